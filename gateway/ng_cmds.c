@@ -1,0 +1,518 @@
+/* NG commands: offer, answer, delete, query, list, statistics. Each runs on the main thread with
+ * the call's lock held while it changes the call. */
+#include "ng.h"
+#include "log.h"
+#include "sdp_rewrite.h"
+#include "stats.h"
+#include "worker.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+static int family_of(const char *addrtype)
+{
+	if (addrtype && g_ascii_strcasecmp(addrtype, "IP6") == 0)
+		return AF_INET6;
+	return AF_INET;
+}
+
+/* Interface for one side: a named direction wins, else the address family wanted, else the
+ * family of the party's own SDP. */
+static const char *pick_iface(const ng_req *r, unsigned dir_idx, int family, rg_iface **out)
+{
+	if (r->n_direction > dir_idx) {
+		char *name = rg_str_dup(r->direction[dir_idx]);
+		rg_iface *ifc = rg_iface_find(name, family);
+		if (!ifc) {
+			/* legacy rtpengine meaning when no such interface: internal = IPv4, external = IPv6 */
+			if (strcmp(name, "internal") == 0)
+				ifc = rg_iface_default(AF_INET);
+			else if (strcmp(name, "external") == 0)
+				ifc = rg_iface_default(AF_INET6);
+		}
+		g_free(name);
+		if (!ifc)
+			return "Unknown interface name in 'direction'";
+		*out = ifc;
+		return NULL;
+	}
+	rg_iface *ifc = rg_iface_default(family);
+	if (!ifc)
+		ifc = rg_iface_default(0);
+	if (!ifc)
+		return "No media interface configured";
+	*out = ifc;
+	return NULL;
+}
+
+static int sdp_family(const sdp_session *sdp)
+{
+	const sdp_conn *c = sdp->conn.set ? &sdp->conn : NULL;
+	for (guint i = 0; !c && i < sdp->media->len; i++) {
+		sdp_media *m = sdp->media->pdata[i];
+		if (m->conn.set)
+			c = &m->conn;
+	}
+	return c ? family_of(c->addrtype) : AF_INET;
+}
+
+/* Take what a party's own SDP says about its media (where it receives, rtcp-mux, direction). */
+static void apply_party_sdp(rg_media *m, const sdp_session *sdp, const sdp_media *sm, const ng_req *r)
+{
+	g_free(m->type);
+	m->type = g_strdup(sm->media);
+	g_free(m->proto);
+	m->proto = g_strdup(sm->proto);
+	m->rejected = sm->port == 0;
+	m->dir = sdp_media_dir(sdp, sm);
+	m->mux_offered = sdp_attr_has(sm->attrs, "rtcp-mux");
+	if (r->asymmetric)
+		m->asymmetric = true;
+	if (r->strict_source)
+		m->strict_source = true;
+	if (r->media_handover)
+		m->media_handover = true;
+
+	const char *addr = NULL;
+	char *tmp = NULL;
+	if (rg_str_is_set(r->media_address)) {
+		addr = tmp = rg_str_dup(r->media_address);
+	} else if (r->sip_source_address && rg_str_is_set(r->received_from_addr)) {
+		addr = tmp = rg_str_dup(r->received_from_addr);
+	} else {
+		const sdp_conn *c = sdp_media_conn(sdp, sm);
+		addr = c ? c->addr : NULL;
+	}
+	rg_endpoint rtp, rtcp;
+	bool ok = !m->rejected && rg_endpoint_from_str(&rtp, addr, sm->port);
+	unsigned rport;
+	const char *rtype = NULL, *raddr = NULL;
+	if (sdp_media_rtcp(sm, &rport, &rtype, &raddr)) {
+		char *ra = raddr ? g_strndup(raddr, strcspn(raddr, " /")) : NULL;
+		rg_endpoint_from_str(&rtcp, ra ? ra : addr, rport);
+		g_free(ra);
+	} else {
+		rg_endpoint_from_str(&rtcp, addr, sm->port + 1);
+	}
+	/* A changed SDP address is a new destination: forget what was learned, the party moved. */
+	if (!ok)
+		memset(&rtp, 0, sizeof(rtp));
+	if (!rg_endpoint_eq(&rtp, &m->rtp.sdp_ep)) {
+		m->rtp.sdp_ep = rtp;
+		m->rtp.latched = false;
+	}
+	if (!rg_endpoint_eq(&rtcp, &m->rtcp.sdp_ep)) {
+		m->rtcp.sdp_ep = rtcp;
+		m->rtcp.latched = false;
+	}
+	g_free(tmp);
+}
+
+static const char *check_transport(ng_req *r)
+{
+	if (!rg_str_is_set(r->transport_protocol))
+		return NULL;
+	if (rg_str_eq_c(r->transport_protocol, "RTP/AVP") || rg_str_eq_c(r->transport_protocol, "RTP/AVPF"))
+		return NULL;
+	if (rg_str_eq_c(r->transport_protocol, "accept")) {
+		r->transport_protocol = RG_STR_NULL;
+		return NULL;
+	}
+	return "Unsupported transport-protocol: SRTP and DTLS profiles are not supported yet";
+}
+
+static const char *check_common(ng_req *r, sdp_session **sdp, bool need_sdp)
+{
+	if (!rg_str_is_set(r->call_id))
+		return "No call-id in message";
+	if (!rg_str_is_set(r->from_tag))
+		return "No from-tag in message";
+	if (!need_sdp)
+		return NULL;
+	if (!rg_str_is_set(r->sdp))
+		return "No SDP body in message";
+	const char *perr = NULL;
+	if (sdp_parse(r->sdp.s, r->sdp.len, sdp, &perr) < 0) {
+		rg_ctr_inc(RG_CTR_SDP_PARSE_ERRORS);
+		char *cid = rg_str_dup(r->call_id);
+		rg_clog(RG_LOG_WARN, cid, "SDP does not parse: %s", perr ? perr : "?");
+		g_free(cid);
+		return "Failed to parse SDP";
+	}
+	const char *e = check_transport(r);
+	if (e) {
+		sdp_free(*sdp);
+		*sdp = NULL;
+		return e;
+	}
+	if (rg_str_is_set(r->ice) && !rg_str_eq_c(r->ice, "remove") && !rg_str_eq_c(r->ice, "default"))
+		ng_warn(r, "ICE=" RG_STR_FMT " not supported yet: ICE attributes removed", RG_STR_ARG(r->ice));
+	if (rg_str_is_set(r->dtls) && !rg_str_eq_c(r->dtls, "off") && !rg_str_eq_c(r->dtls, "no") &&
+	    !rg_str_eq_c(r->dtls, "disable"))
+		ng_warn(r, "DTLS=" RG_STR_FMT " not supported yet", RG_STR_ARG(r->dtls));
+	if (r->record_call_flag || (rg_str_is_set(r->record_call) &&
+				    (rg_str_eq_c(r->record_call, "on") || rg_str_eq_c(r->record_call, "yes"))))
+		ng_warn(r, "call recording is not supported yet");
+	if (r->fragment)
+		ng_warn(r, "trickle-ICE fragments are not supported yet");
+	return NULL;
+}
+
+static void set_label(rg_party *p, rg_str label)
+{
+	if (!rg_str_is_set(label))
+		return;
+	g_free(p->label);
+	p->label = rg_str_dup(label);
+}
+
+/* The party that receives what `from` offers: the peer for this via-branch (forks), else the
+ * current peer, else a new untagged placeholder. */
+static rg_party *offer_peer(rg_call *c, rg_party *from, const char *to_tag, const char *branch)
+{
+	rg_party *to = NULL;
+	if (to_tag)
+		to = rg_party_find(c, to_tag);
+	if (!to && branch) {
+		for (guint i = 0; i < c->parties->len; i++) {
+			rg_party *p = c->parties->pdata[i];
+			if (p != from && p->peer == from && p->via_branch && strcmp(p->via_branch, branch) == 0)
+				to = p;
+		}
+		if (!to && from->peer && from->peer->via_branch && strcmp(from->peer->via_branch, branch) != 0 &&
+		    !from->peer->tag)
+			to = rg_party_new(c, NULL, branch);   /* a new fork */
+	}
+	if (!to)
+		to = from->peer;
+	if (!to)
+		to = rg_party_new(c, to_tag, branch);
+	if (to_tag && !to->tag)
+		to->tag = g_strdup(to_tag);
+	to->peer = from;
+	from->peer = to;
+	return to;
+}
+
+const char *ng_cmd_offer(ng_req *r, be_buf *reply)
+{
+	sdp_session *sdp = NULL;
+	const char *err = check_common(r, &sdp, true);
+	if (err)
+		return err;
+	char *call_id = rg_str_dup(r->call_id);
+	char *from_tag = rg_str_dup(r->from_tag);
+	char *to_tag = rg_str_dup(r->to_tag);
+	char *branch = rg_str_dup(r->via_branch);
+	rg_call *c = NULL;
+	char *out = NULL;
+	bool created = false;
+
+	if (r->loop_protect && rg_sdp_has_marker(sdp)) {
+		rg_clog(RG_LOG_INFO, call_id, "offer carries our loop-protect marker: passed through unchanged");
+		be_kv_str(reply, "sdp", r->sdp);
+		goto out;
+	}
+	c = rg_call_get(call_id);
+	if (!c) {
+		c = rg_call_create(call_id, &err);
+		if (!c)
+			goto out;
+		created = true;
+	}
+	g_mutex_lock(&c->lock);
+	c->last_signal = rg_now();
+	if (rg_str_is_set(r->metadata)) {
+		g_free(c->metadata);
+		c->metadata = rg_str_dup(r->metadata);
+	}
+	rg_party *from = rg_party_find(c, from_tag);
+	if (!from)
+		from = rg_party_new(c, from_tag, branch);
+	set_label(from, r->label);
+	rg_party *to = offer_peer(c, from, to_tag, branch);
+	set_label(to, r->set_label);
+
+	int fam_from = sdp_family(sdp);
+	int fam_to = fam_from;
+	if (rg_str_is_set(r->address_family))
+		fam_to = rg_str_eq_c(r->address_family, "IP6") ? AF_INET6 : AF_INET;
+	rg_iface *if_from, *if_to;
+	if ((err = pick_iface(r, 0, fam_from, &if_from)) || (err = pick_iface(r, 1, fam_to, &if_to)))
+		goto unlock;
+
+	for (guint i = 0; i < sdp->media->len; i++) {
+		sdp_media *sm = sdp->media->pdata[i];
+		rg_media *mf = rg_media_ensure(from, i + 1, if_from, &err);
+		if (!mf)
+			goto unlock;
+		rg_media *mt = rg_media_ensure(to, i + 1, if_to, &err);
+		if (!mt)
+			goto unlock;
+		mf->peer = mt;
+		mt->peer = mf;
+		apply_party_sdp(mf, sdp, sm, r);
+		mf->mux_accept = r->mux_demux || r->mux_accept || r->mux_require;
+		if (r->mux_reject)
+			mf->rtcp_mux = false;
+		mt->mux_offer_to = !r->mux_reject &&
+				   ((mf->mux_offered && !r->mux_demux) || r->mux_offer || r->mux_require);
+		rg_clog(RG_LOG_DEBUG, call_id, "offer media %u %s: ports %u (to %s) / %u (to %s)", i + 1,
+			sm->media, mf->rtp.sock->port, from_tag, mt->rtp.sock->port, to_tag ? to_tag : "(answerer)");
+	}
+	out = rg_sdp_rewrite(sdp, to, r, false, &err);
+	if (!out)
+		goto unlock;
+	be_kv_cstr(reply, "sdp", out);
+	rg_clog(RG_LOG_INFO, call_id, "offer from %s: %u media", from_tag, sdp->media->len);
+unlock:
+	g_mutex_unlock(&c->lock);
+	/* A call created by this offer must not linger holding ports when the offer failed. */
+	if (err && created)
+		rg_call_destroy(c, "failed offer");
+out:
+	if (c)
+		rg_call_unref(c);
+	g_free(out);
+	g_free(call_id);
+	g_free(from_tag);
+	g_free(to_tag);
+	g_free(branch);
+	sdp_free(sdp);
+	return err;
+}
+
+const char *ng_cmd_answer(ng_req *r, be_buf *reply)
+{
+	sdp_session *sdp = NULL;
+	const char *err = check_common(r, &sdp, true);
+	if (err)
+		return err;
+	if (!rg_str_is_set(r->to_tag)) {
+		sdp_free(sdp);
+		return "No to-tag in message";
+	}
+	char *call_id = rg_str_dup(r->call_id);
+	char *from_tag = rg_str_dup(r->from_tag);
+	char *to_tag = rg_str_dup(r->to_tag);
+	char *branch = rg_str_dup(r->via_branch);
+	char *out = NULL;
+	rg_call *c = rg_call_get(call_id);
+	if (!c) {
+		err = "Unknown call-id";
+		goto out;
+	}
+	g_mutex_lock(&c->lock);
+	c->last_signal = rg_now();
+	rg_party *offerer = rg_party_find(c, from_tag);
+	rg_party *answerer = rg_party_find(c, to_tag);
+	if (!offerer) {
+		err = "Invalid dialogue association";
+		goto unlock;
+	}
+	if (!answerer || answerer->peer != offerer) {
+		rg_party *ph = NULL;
+		/* the leg this answer belongs to: same via-branch, else the offerer's current peer */
+		for (guint i = 0; branch && i < c->parties->len; i++) {
+			rg_party *p = c->parties->pdata[i];
+			if (p->peer == offerer && p->via_branch && strcmp(p->via_branch, branch) == 0)
+				ph = p;
+		}
+		if (!ph)
+			ph = offerer->peer;
+		if (!ph) {
+			err = "Invalid dialogue association";
+			goto unlock;
+		}
+		if (answerer && answerer != ph) {
+			err = "Invalid dialogue association";
+			goto unlock;
+		}
+		if (ph->tag && strcmp(ph->tag, to_tag) != 0) {
+			/* another fork answers: the leg now belongs to it */
+			rg_clog(RG_LOG_INFO, call_id, "leg %s now answered by %s", ph->tag, to_tag);
+			g_ptr_array_add(ph->old_tags, ph->tag);
+			ph->tag = NULL;
+		}
+		if (!ph->tag)
+			ph->tag = g_strdup(to_tag);
+		answerer = ph;
+		offerer->peer = answerer;
+	}
+	set_label(answerer, r->label);
+	if (sdp->media->len > answerer->medias->len) {
+		err = "Incomplete SDP specification";
+		goto unlock;
+	}
+	for (guint i = 0; i < sdp->media->len; i++) {
+		sdp_media *sm = sdp->media->pdata[i];
+		rg_media *ma = answerer->medias->pdata[i];
+		rg_media *mo = ma->peer;
+		apply_party_sdp(ma, sdp, sm, r);
+		ma->rtcp_mux = ma->mux_offer_to && ma->mux_offered;
+		if (mo)
+			mo->rtcp_mux = mo->mux_offered && (ma->rtcp_mux || mo->mux_accept) && !r->mux_reject;
+	}
+	out = rg_sdp_rewrite(sdp, offerer, r, true, &err);
+	if (!out)
+		goto unlock;
+	be_kv_cstr(reply, "sdp", out);
+	c->answered = true;
+	answerer->answered = true;
+	rg_clog(RG_LOG_INFO, call_id, "answer from %s to %s: %u media", to_tag, from_tag, sdp->media->len);
+unlock:
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+out:
+	g_free(out);
+	g_free(call_id);
+	g_free(from_tag);
+	g_free(to_tag);
+	g_free(branch);
+	sdp_free(sdp);
+	return err;
+}
+
+const char *ng_cmd_delete(ng_req *r, be_buf *reply)
+{
+	if (!rg_str_is_set(r->call_id))
+		return "No call-id in message";
+	char *call_id = rg_str_dup(r->call_id);
+	rg_call *c = rg_call_get(call_id);
+	const char *err = NULL;
+	if (!c)
+		goto notfound;
+	g_mutex_lock(&c->lock);
+	rg_party *p = NULL;
+	if (rg_str_is_set(r->from_tag)) {
+		char *ft = rg_str_dup(r->from_tag), *tt = rg_str_dup(r->to_tag);
+		p = tt ? rg_party_find(c, tt) : NULL;
+		if (!p)
+			p = rg_party_find(c, ft);
+		g_free(ft);
+		g_free(tt);
+		if (!p) {
+			g_mutex_unlock(&c->lock);
+			rg_call_unref(c);
+			goto notfound;
+		}
+	}
+	/* a fork that never answered: with via-branch and no to-tag, only that branch goes while
+	 * other legs of the call remain */
+	if (!p && rg_str_is_set(r->via_branch) && !rg_str_is_set(r->to_tag)) {
+		char *br = rg_str_dup(r->via_branch);
+		rg_party *leg = NULL, *other = NULL;
+		for (guint i = 0; i < c->parties->len; i++) {
+			rg_party *q = c->parties->pdata[i];
+			if (!q->tag && q->via_branch && strcmp(q->via_branch, br) == 0)
+				leg = q;
+		}
+		for (guint i = 0; leg && i < c->parties->len; i++) {
+			rg_party *q = c->parties->pdata[i];
+			if (q != leg && q->peer == leg->peer && q != leg->peer)
+				other = q;
+		}
+		g_free(br);
+		if (leg && other) {
+			if (leg->peer->peer == leg) {
+				leg->peer->peer = other;
+				for (guint j = 0; j < other->medias->len && j < leg->peer->medias->len; j++) {
+					rg_media *om = other->medias->pdata[j], *pm = leg->peer->medias->pdata[j];
+					pm->peer = om;
+				}
+			}
+			rg_call_remove_party(c, leg);
+			g_mutex_unlock(&c->lock);
+			rg_clog(RG_LOG_INFO, call_id, "fork branch deleted, call goes on");
+			rg_call_unref(c);
+			g_free(call_id);
+			return NULL;
+		}
+	}
+	int64_t delay = r->delete_delay >= 0 ? r->delete_delay : rg_default_delete_delay;
+	ng_stats_call(reply, c);
+	if (delay > 0) {
+		c->delete_at = rg_now() + delay;
+		g_mutex_unlock(&c->lock);
+		rg_clog(RG_LOG_INFO, call_id, "delete scheduled in %" G_GINT64_FORMAT " s", delay);
+	} else {
+		g_mutex_unlock(&c->lock);
+		rg_call_destroy(c, "deleted by NG");
+	}
+	rg_call_unref(c);
+	g_free(call_id);
+	return NULL;
+notfound:
+	if (r->fatal)
+		err = "Call-ID not found or tags didn't match";
+	else
+		ng_warn(r, "Call-ID not found or tags didn't match");
+	rg_clog(RG_LOG_INFO, call_id, "delete: call-id not found or tags didn't match");
+	g_free(call_id);
+	return err;
+}
+
+const char *ng_cmd_query(ng_req *r, be_buf *reply)
+{
+	if (!rg_str_is_set(r->call_id))
+		return "No call-id in message";
+	char *call_id = rg_str_dup(r->call_id);
+	rg_call *c = rg_call_get(call_id);
+	g_free(call_id);
+	if (!c)
+		return "Unknown call-id";
+	g_mutex_lock(&c->lock);
+	ng_stats_call(reply, c);
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+	return NULL;
+}
+
+const char *ng_cmd_list(ng_req *r, be_buf *reply)
+{
+	int64_t limit = r->limit >= 0 ? r->limit : 32;
+	be_key(reply, "calls");
+	be_list_open(reply);
+	g_mutex_lock(&rg_calls_lock);
+	GHashTableIter it;
+	gpointer k, v;
+	g_hash_table_iter_init(&it, rg_calls);
+	while (limit > 0 && g_hash_table_iter_next(&it, &k, &v)) {
+		be_cstr(reply, k);
+		limit--;
+	}
+	g_mutex_unlock(&rg_calls_lock);
+	be_close(reply);
+	return NULL;
+}
+
+const char *ng_cmd_statistics(ng_req *r, be_buf *reply)
+{
+	be_key(reply, "statistics");
+	be_dict_open(reply);
+	be_key(reply, "currentstatistics");
+	be_dict_open(reply);
+	be_kv_int(reply, "sessionsown", rg_calls_count());
+	be_kv_int(reply, "sessionstotal", (int64_t)rg_ctr_read(RG_CTR_CALLS_CREATED));
+	be_close(reply);
+	be_key(reply, "counters");
+	be_dict_open(reply);
+	for (int i = 0; i < RG_CTR__MAX; i++)
+		be_kv_int(reply, rg_ctr_names[i], (int64_t)rg_ctr_read(i));
+	be_close(reply);
+	be_key(reply, "interfaces");
+	be_list_open(reply);
+	for (guint i = 0; rg_ifaces && i < rg_ifaces->len; i++) {
+		rg_iface *ifc = rg_ifaces->pdata[i];
+		be_dict_open(reply);
+		be_kv_cstr(reply, "name", ifc->name);
+		be_kv_cstr(reply, "address", ifc->addr);
+		be_kv_cstr(reply, "advertised", ifc->advertised);
+		be_kv_int(reply, "ports-free", rg_iface_ports_free(ifc));
+		be_kv_int(reply, "ports-total", ifc->port_max - ifc->port_min + 1);
+		be_close(reply);
+	}
+	be_close(reply);
+	be_close(reply);
+	return NULL;
+}

@@ -1,0 +1,209 @@
+#include "relay.h"
+#include "log.h"
+#include "rtp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+struct rg_relay_ctx {
+	rg_worker *w;
+	struct mmsghdr in[RG_RELAY_BATCH];
+	struct iovec in_iov[RG_RELAY_BATCH];
+	struct sockaddr_storage from[RG_RELAY_BATCH];
+	struct mmsghdr out[RG_RELAY_BATCH];
+	struct iovec out_iov[RG_RELAY_BATCH];
+	struct sockaddr_storage to[RG_RELAY_BATCH];
+	uint8_t buf[RG_RELAY_BATCH][RG_RELAY_MTU];
+};
+
+rg_relay_ctx *rg_relay_ctx_new(rg_worker *w)
+{
+	rg_relay_ctx *c = g_new0(rg_relay_ctx, 1);
+	c->w = w;
+	for (int i = 0; i < RG_RELAY_BATCH; i++) {
+		c->in_iov[i].iov_base = c->buf[i];
+		c->in_iov[i].iov_len = RG_RELAY_MTU;
+		c->in[i].msg_hdr.msg_iov = &c->in_iov[i];
+		c->in[i].msg_hdr.msg_iovlen = 1;
+		c->out[i].msg_hdr.msg_iov = &c->out_iov[i];
+		c->out[i].msg_hdr.msg_iovlen = 1;
+		c->out[i].msg_hdr.msg_name = &c->to[i];
+	}
+	return c;
+}
+
+void rg_relay_ctx_free(rg_relay_ctx *ctx)
+{
+	g_free(ctx);
+}
+
+static bool sa_eq(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a, *y = (const void *)b;
+		return x->sin_port == y->sin_port && x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	if (a->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+		return x->sin6_port == y->sin6_port &&
+		       memcmp(&x->sin6_addr, &y->sin6_addr, sizeof(x->sin6_addr)) == 0;
+	}
+	return false;
+}
+
+static void flush(rg_relay_ctx *ctx, rg_sock *out, unsigned n)
+{
+	unsigned done = 0;
+	while (done < n) {
+		int r = sendmmsg(out->fd, ctx->out + done, n - done, MSG_DONTWAIT);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			/* Skip the failing packet (e.g. unreachable destination) and go on. */
+			ctx->w->ctr[RG_CTR_DROP_SEND]++;
+			done++;
+			continue;
+		}
+		done += (unsigned)r;
+	}
+}
+
+/* Learn or check the packet's source. Returns false to drop. */
+static bool check_source(rg_worker *w, rg_stream *st, const struct sockaddr_storage *from, socklen_t flen)
+{
+	rg_media *m = st->media;
+	if (!st->latched) {
+		st->learned.ss = *from;
+		st->learned.len = flen;
+		st->learned.set = true;
+		st->latched = true;
+		return true;
+	}
+	if (sa_eq(&st->learned.ss, from))
+		return true;
+	if (m->media_handover) {
+		st->learned.ss = *from;
+		st->learned.len = flen;
+		return true;
+	}
+	if (m->strict_source) {
+		w->ctr[RG_CTR_DROP_SOURCE]++;
+		return false;
+	}
+	return true;
+}
+
+/* Where a packet for the peer's stream goes: the learned source unless asymmetric, else the SDP. */
+static const rg_endpoint *destination(const rg_stream *st)
+{
+	if (st->latched && !st->media->asymmetric)
+		return &st->learned;
+	if (st->sdp_ep.set)
+		return &st->sdp_ep;
+	return NULL;
+}
+
+void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
+{
+	rg_worker *w = ctx->w;
+	for (int i = 0; i < RG_RELAY_BATCH; i++) {
+		ctx->in[i].msg_hdr.msg_name = &ctx->from[i];
+		ctx->in[i].msg_hdr.msg_namelen = sizeof(ctx->from[i]);
+		ctx->in[i].msg_hdr.msg_flags = 0;
+	}
+	int n = recvmmsg(s->fd, ctx->in, RG_RELAY_BATCH, MSG_DONTWAIT, NULL);
+	if (n <= 0)
+		return;
+
+	rg_call *call = s->call;
+	g_mutex_lock(&call->lock);
+	if (call->dead || !s->stream) {
+		g_mutex_unlock(&call->lock);
+		return;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	rg_stream *in_st = s->stream;
+	rg_media *m = in_st->media;
+	rg_media *peer = m->peer;
+	rg_sock *cur_out = NULL;
+	unsigned nout = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct msghdr *h = &ctx->in[i].msg_hdr;
+		unsigned len = ctx->in[i].msg_len;
+		const uint8_t *p = ctx->buf[i];
+		rg_stream *st = in_st;
+
+		if (h->msg_flags & MSG_TRUNC) {
+			w->ctr[RG_CTR_DROP_OVERSIZE]++;
+			st->errors++;
+			continue;
+		}
+		bool is_rtcp = in_st->is_rtcp || (m->rtcp_mux && rtp_is_rtcp(p, len));
+		if (is_rtcp && !in_st->is_rtcp)
+			st = &m->rtcp;      /* muxed RTCP: count and learn on the RTCP stream */
+		if (is_rtcp) {
+			rtcp_info ri;
+			if (rtcp_parse(p, len, &ri) < 0) {
+				w->ctr[RG_CTR_DROP_MALFORMED]++;
+				st->errors++;
+				continue;
+			}
+			if (ri.n_reports > 0) {
+				m->rr_jitter = ri.reports[0].jitter;
+				m->rr_lost = (uint32_t)ri.reports[0].cumulative_lost;
+				m->rr_fraction = ri.reports[0].fraction_lost;
+			}
+		} else {
+			rtp_info ri;
+			if (rtp_parse(p, len, &ri) < 0) {
+				w->ctr[RG_CTR_DROP_MALFORMED]++;
+				st->errors++;
+				continue;
+			}
+			st->ssrc = ri.ssrc;
+			st->seen_ssrc = true;
+		}
+		if (!check_source(w, st, &ctx->from[i], h->msg_namelen)) {
+			st->errors++;
+			continue;
+		}
+		st->packets++;
+		st->bytes += len;
+		st->last_packet = now.tv_sec;
+
+		if (!peer || peer->rejected) {
+			w->ctr[RG_CTR_DROP_NO_PEER]++;
+			continue;
+		}
+		rg_stream *ost = (is_rtcp && !peer->rtcp_mux) ? &peer->rtcp : &peer->rtp;
+		const rg_endpoint *dst = destination(ost);
+		rg_sock *out = ost->sock;
+		if (!dst || !out) {
+			w->ctr[RG_CTR_DROP_NO_PEER]++;
+			continue;
+		}
+		if (cur_out && out != cur_out) {
+			flush(ctx, cur_out, nout);
+			nout = 0;
+		}
+		cur_out = out;
+		struct mmsghdr *o = &ctx->out[nout];
+		ctx->to[nout] = dst->ss;
+		o->msg_hdr.msg_namelen = dst->len;
+		ctx->out_iov[nout].iov_base = (void *)p;
+		ctx->out_iov[nout].iov_len = len;
+		nout++;
+		w->ctr[RG_CTR_PKT_RELAYED]++;
+		w->ctr[RG_CTR_BYTES_RELAYED] += len;
+	}
+	if (nout)
+		flush(ctx, cur_out, nout);
+	g_mutex_unlock(&call->lock);
+}

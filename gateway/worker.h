@@ -1,0 +1,41 @@
+/* Media workers: one thread per core, each with its own epoll set. Every socket of a call is
+ * registered with the call's worker, so one call's packets are handled by one thread.
+ *
+ * Socket lifetime: signalling creates rg_sock objects and adds them to a worker's epoll set
+ * (rg_worker_add_sock). To retire one it removes it from epoll and hands it to the worker
+ * (rg_worker_retire_sock); the worker frees retired sockets only between two epoll batches, so a
+ * socket returned by epoll_wait is never freed while it is being handled. The worker closes the fd,
+ * gives the port back to its interface and drops the socket's reference on the call.
+ * The rg_worker array is owned by this module (rg_workers_start / rg_workers_stop). */
+#ifndef RG_WORKER_H
+#define RG_WORKER_H
+
+#include <glib.h>
+#include <stdint.h>
+#include "stats.h"
+
+struct rg_sock;
+
+typedef struct rg_worker {
+	unsigned index;
+	int epfd;
+	int evfd;                /* wakes the worker to free retired sockets or stop */
+	GThread *thread;
+	GMutex retire_lock;
+	GPtrArray *retired;      /* rg_sock* waiting to be freed by this worker */
+	volatile int stop;
+	unsigned nsocks;         /* sockets registered (approximate, for balancing) */
+	uint64_t ctr[RG_CTR__MAX] __attribute__((aligned(64)));  /* written only by this worker */
+} rg_worker;
+
+extern rg_worker *rg_workers;
+extern unsigned rg_num_workers;
+
+int rg_workers_start(unsigned n, char **err);
+void rg_workers_stop(void);
+/* The worker a new call is pinned to (round robin). */
+rg_worker *rg_worker_pick(void);
+int rg_worker_add_sock(rg_worker *w, struct rg_sock *s);
+void rg_worker_retire_sock(rg_worker *w, struct rg_sock *s);
+
+#endif
