@@ -225,10 +225,9 @@ const char *ng_req_parse(ng_req *r, const be_node *dict)
 		}
 		switch (def->kind) {
 		case K_STR:
-			if (n->type == BE_STR)
-				*(rg_str *)((char *)r + def->off) = n->str;
-			else if (n->type != BE_INT)
-				return "Invalid value type in message";
+			if (n->type != BE_STR)
+				return "Invalid value type in message: a string was expected";
+			*(rg_str *)((char *)r + def->off) = n->str;
 			break;
 		case K_INT: {
 			int64_t v;

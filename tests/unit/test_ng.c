@@ -1,0 +1,604 @@
+/* NG commands end to end inside one process: the real engine (interfaces, workers, NG socket)
+ * is started, requests go through ng_process() or the UDP socket, and media is pushed through
+ * real sockets and counted. */
+#include <arpa/inet.h>
+#include <glib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bencode.h"
+#include "call.h"
+#include "config.h"
+#include "engine.h"
+#include "log.h"
+#include "ng.h"
+#include "stats.h"
+
+#define PORT_MIN 21000
+#define PORT_MAX 21063
+static int ng_port;
+
+/* ---- request building: key/value pairs; a value starting with "[" is a space-separated list ---- */
+static char *req_v(const char *cmd, va_list ap, size_t *len)
+{
+	be_buf b;
+	be_buf_init(&b);
+	be_dict_open(&b);
+	const char *k;
+	while ((k = va_arg(ap, const char *))) {
+		const char *v = va_arg(ap, const char *);
+		be_key(&b, k);
+		if (v[0] == '[') {
+			be_list_open(&b);
+			gchar **items = g_strsplit(v + 1, " ", -1);
+			for (gchar **i = items; *i; i++)
+				if (**i)
+					be_cstr(&b, *i);
+			g_strfreev(items);
+			be_close(&b);
+		} else {
+			be_cstr(&b, v);
+		}
+	}
+	be_kv_cstr(&b, "command", cmd);
+	be_close(&b);
+	return be_buf_steal(&b, len);
+}
+
+typedef struct reply {
+	char *raw;
+	be_doc doc;
+	const be_node *d;
+} reply;
+
+static void reply_free(reply *r)
+{
+	be_doc_free(&r->doc);
+	g_free(r->raw);
+	g_free(r);
+}
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(reply, reply_free)
+
+static reply *parse_reply(char *raw, size_t len)
+{
+	reply *r = g_new0(reply, 1);
+	r->raw = raw;
+	const char *err = NULL;
+	g_assert_cmpint(be_decode(raw, len, &r->doc, &err), ==, 0);
+	r->d = r->doc.root;
+	g_assert_cmpint(r->d->type, ==, BE_DICT);
+	return r;
+}
+
+static reply *ng(const char *cmd, ...)
+{
+	va_list ap;
+	va_start(ap, cmd);
+	size_t len, olen;
+	char *q = req_v(cmd, ap, &len);
+	va_end(ap);
+	char *out = ng_process(q, len, &olen);
+	g_free(q);
+	return parse_reply(out, olen);
+}
+
+static reply *ng_raw(const char *payload)
+{
+	size_t olen;
+	char *out = ng_process(payload, strlen(payload), &olen);
+	return parse_reply(out, olen);
+}
+
+static char *rstr(const reply *r, const char *key)
+{
+	rg_str s;
+	if (!be_dict_str(r->d, key, &s))
+		return NULL;
+	return rg_str_dup(s);
+}
+
+static void assert_result(const reply *r, const char *want)
+{
+	g_autofree char *res = rstr(r, "result");
+	if (g_strcmp0(res, want) != 0) {
+		g_autofree char *why = rstr(r, "error-reason");
+		g_error("result '%s' (%s), wanted '%s'", res, why ? why : "", want);
+	}
+}
+
+static void assert_error(const reply *r, const char *reason_part)
+{
+	assert_result(r, "error");
+	g_autofree char *why = rstr(r, "error-reason");
+	g_assert_nonnull(why);
+	if (!strstr(why, reason_part))
+		g_error("error-reason '%s' lacks '%s'", why, reason_part);
+}
+
+static unsigned sdp_port(const char *sdp, unsigned nth)
+{
+	const char *p = sdp;
+	for (unsigned i = 0; i <= nth; i++) {
+		p = strstr(p, "m=");
+		g_assert_nonnull(p);
+		p += 2;
+	}
+	p = strchr(p, ' ');
+	return (unsigned)atoi(p + 1);
+}
+
+static int64_t total(const reply *r, const char *proto, const char *what)
+{
+	const be_node *t = be_dict_get(be_dict_get(r->d, "totals"), proto);
+	int64_t v = -1;
+	g_assert_true(be_dict_int(t, what, &v));
+	return v;
+}
+
+/* ---- media peers ---- */
+static int udp_bind(unsigned *port)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
+	socklen_t sl = sizeof(sin);
+	getsockname(fd, (struct sockaddr *)&sin, &sl);
+	*port = ntohs(sin.sin_port);
+	struct timeval tv = { .tv_sec = 1 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+static void send_to(int fd, unsigned port, const void *buf, size_t len)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				   .sin_port = htons((uint16_t)port) };
+	g_assert_cmpint(sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)), ==, (ssize_t)len);
+}
+
+static size_t mk_rtp(uint8_t *b, uint16_t seq, uint8_t pt)
+{
+	b[0] = 0x80;
+	b[1] = pt;
+	b[2] = seq >> 8;
+	b[3] = seq & 0xff;
+	uint32_t ts = htonl(seq * 160u), ssrc = htonl(0x11223344);
+	memcpy(b + 4, &ts, 4);
+	memcpy(b + 8, &ssrc, 4);
+	memset(b + 12, 0xd5, 160);
+	return 172;
+}
+
+/* receive one datagram; -1 on timeout */
+static ssize_t recv_one(int fd, unsigned *from_port)
+{
+	uint8_t buf[2048];
+	struct sockaddr_in sin;
+	socklen_t sl = sizeof(sin);
+	ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&sin, &sl);
+	if (n >= 0 && from_port)
+		*from_port = ntohs(sin.sin_port);
+	return n;
+}
+
+static char *mk_sdp(const char *origin_ver, unsigned port, const char *extra)
+{
+	return g_strdup_printf("v=0\r\no=- 1545997027 %s IN IP4 127.0.0.1\r\ns=tester\r\n"
+			       "c=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio %u RTP/AVP 0 101\r\n"
+			       "a=rtpmap:0 PCMU/8000\r\na=rtpmap:101 telephone-event/8000\r\n"
+			       "a=fmtp:101 0-15\r\n%s",
+			       origin_ver, port, extra ? extra : "a=sendrecv\r\n");
+}
+
+typedef struct call_fx {
+	int fa, fb;
+	unsigned pa, pb;      /* our peers' ports */
+	unsigned ga, gb;      /* gateway ports A and B send to */
+} call_fx;
+
+static void setup_call(call_fx *fx, const char *cid, const char *offer_flags)
+{
+	fx->fa = udp_bind(&fx->pa);
+	fx->fb = udp_bind(&fx->pb);
+	g_autofree char *sa = mk_sdp("1", fx->pa, NULL);
+	g_autofree char *sb = mk_sdp("7", fx->pb, NULL);
+	g_autoptr(reply) o = ng("offer", "call-id", cid, "from-tag", "tagA", "sdp", sa,
+				"flags", offer_flags ? offer_flags : "[trust-address", NULL);
+	assert_result(o, "ok");
+	g_autofree char *osdp = rstr(o, "sdp");
+	fx->gb = sdp_port(osdp, 0);
+	g_autoptr(reply) a = ng("answer", "call-id", cid, "from-tag", "tagA", "to-tag", "tagB", "sdp", sb, NULL);
+	assert_result(a, "ok");
+	g_autofree char *asdp = rstr(a, "sdp");
+	fx->ga = sdp_port(asdp, 0);
+}
+
+static void close_call(call_fx *fx)
+{
+	close(fx->fa);
+	close(fx->fb);
+}
+
+/* ---- tests ---- */
+
+static void test_ping(void)
+{
+	g_autoptr(reply) r = ng_raw("d7:command4:pinge");
+	assert_result(r, "pong");
+}
+
+static void test_bad_requests(void)
+{
+	uint64_t before = rg_ctr_read(RG_CTR_NG_ERRORS);
+	struct { const char *payload, *reason; } cases[] = {
+		{ "d7:command4:ping", "Could not decode" },          /* truncated */
+		{ "li1ee", "Could not decode" },                     /* not a dict */
+		{ "d3:foo3:bare", "no key \"command\"" },
+		{ "d7:command5:fnorde", "Unrecognized command" },
+		{ "d7:command10:play mediae", "not supported" },
+		{ "d7:command5:offere", "No call-id" },
+		{ "d7:call-id1:x7:command5:offere", "No from-tag" },
+		{ "d7:call-id1:x8:from-tag1:a7:command5:offere", "No SDP body" },
+		{ "d3:sdp5:hello7:call-id1:x8:from-tag1:a7:command5:offere", "Failed to parse SDP" },
+		{ "d7:call-idi5e7:command5:querye", "Invalid value type" },
+		{ "d7:call-id7:nothere7:command5:querye", "Unknown call-id" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		g_autoptr(reply) r = ng_raw(cases[i].payload);
+		assert_error(r, cases[i].reason);
+	}
+	g_assert_cmpuint(rg_ctr_read(RG_CTR_NG_ERRORS) - before, ==, G_N_ELEMENTS(cases));
+	/* none of them created a call */
+	g_assert_cmpuint(rg_calls_count(), ==, 0);
+
+	g_autofree char *sdp = mk_sdp("1", 5000, NULL);
+	g_autoptr(reply) a = ng("answer", "call-id", "unknown-call", "from-tag", "a", "to-tag", "b", "sdp", sdp, NULL);
+	assert_error(a, "Unknown call-id");
+	g_autoptr(reply) a2 = ng("answer", "call-id", "unknown-call", "from-tag", "a", "sdp", sdp, NULL);
+	assert_error(a2, "No to-tag");
+	g_autoptr(reply) s = ng("offer", "call-id", "srtp", "from-tag", "a", "sdp", sdp,
+				"transport-protocol", "RTP/SAVP", NULL);
+	assert_error(s, "transport-protocol");
+	g_assert_cmpuint(rg_calls_count(), ==, 0);
+}
+
+static void test_offer_answer_relay(void)
+{
+	call_fx fx;
+	setup_call(&fx, "call-relay", NULL);
+	g_assert_cmpuint(fx.ga, >=, PORT_MIN);
+	g_assert_cmpuint(fx.ga, <=, PORT_MAX);
+	g_assert_cmpuint(fx.gb, >=, PORT_MIN);
+	g_assert_cmpuint(fx.ga % 2, ==, 0);
+	g_assert_cmpuint(fx.ga, !=, fx.gb);
+
+	uint8_t pkt[200];
+	unsigned from = 0;
+	for (uint16_t i = 0; i < 50; i++) {
+		size_t n = mk_rtp(pkt, i, 0);
+		send_to(fx.fa, fx.ga, pkt, n);
+		g_assert_cmpint(recv_one(fx.fb, &from), ==, (ssize_t)n);
+		g_assert_cmpuint(from, ==, fx.gb);   /* B hears us from the port it sends to */
+	}
+	for (uint16_t i = 0; i < 30; i++) {
+		size_t n = mk_rtp(pkt, i, 0);
+		send_to(fx.fb, fx.gb, pkt, n);
+		g_assert_cmpint(recv_one(fx.fa, &from), ==, (ssize_t)n);
+		g_assert_cmpuint(from, ==, fx.ga);
+	}
+	/* garbage and a bad RTP version are dropped and counted, not forwarded */
+	send_to(fx.fa, fx.ga, "garbage!", 8);
+	pkt[0] = 0x40;
+	send_to(fx.fa, fx.ga, pkt, 172);
+	g_assert_cmpint(recv_one(fx.fb, NULL), ==, -1);
+
+	g_autoptr(reply) q = ng("query", "call-id", "call-relay", NULL);
+	assert_result(q, "ok");
+	g_assert_cmpint(total(q, "RTP", "packets"), ==, 80);
+	g_assert_cmpint(total(q, "RTP", "bytes"), ==, 80 * 172);
+	g_assert_cmpint(total(q, "RTP", "errors"), ==, 2);
+
+	g_autoptr(reply) l = ng("list", NULL);
+	const be_node *calls = be_dict_get(l->d, "calls");
+	g_assert_nonnull(calls);
+	g_assert_cmpuint(calls->count, ==, 1);
+
+	g_autoptr(reply) d = ng("delete", "call-id", "call-relay", "from-tag", "tagA", NULL);
+	assert_result(d, "ok");
+	g_assert_cmpint(total(d, "RTP", "packets"), ==, 80);
+	g_assert_cmpuint(rg_calls_count(), ==, 0);
+	/* media is no longer relayed */
+	send_to(fx.fa, fx.ga, pkt, mk_rtp(pkt, 99, 0));
+	g_assert_cmpint(recv_one(fx.fb, NULL), ==, -1);
+	close_call(&fx);
+}
+
+static void test_sdp_rewrite(void)
+{
+	unsigned pa;
+	int fa = udp_bind(&pa);
+	g_autofree char *sa = mk_sdp("1", pa, "a=rtcp-mux\r\na=candidate:1 1 udp 2122260223 10.0.0.1 5000 typ host\r\n"
+				     "a=ice-ufrag:abcd\r\na=ice-pwd:0123456789012345678901\r\na=sendrecv\r\n");
+	g_autoptr(reply) o = ng("offer", "call-id", "rw", "from-tag", "A", "sdp", sa,
+				"replace", "[origin session-connection", "rtcp-mux", "[demux", NULL);
+	assert_result(o, "ok");
+	g_autofree char *s1 = rstr(o, "sdp");
+	unsigned port = sdp_port(s1, 0);
+	g_autofree char *want_rtcp = g_strdup_printf("a=rtcp:%u\r\n", port + 1);
+	g_assert_nonnull(strstr(s1, "c=IN IP4 127.0.0.1\r\n"));
+	g_assert_nonnull(strstr(s1, want_rtcp));
+	g_assert_null(strstr(s1, "a=rtcp-mux"));       /* demux: not offered to B */
+	g_assert_null(strstr(s1, "candidate"));
+	g_assert_null(strstr(s1, "ice-ufrag"));
+	g_assert_nonnull(strstr(s1, "o=- 1545997027 1 IN IP4 127.0.0.1"));
+	g_assert_nonnull(strstr(s1, "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15"));
+
+	/* answer without mux: A still gets mux because of demux */
+	unsigned pb;
+	int fb = udp_bind(&pb);
+	g_autofree char *sb = mk_sdp("3", pb, NULL);
+	g_autoptr(reply) a = ng("answer", "call-id", "rw", "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
+	assert_result(a, "ok");
+	g_autofree char *s2 = rstr(a, "sdp");
+	unsigned aport = sdp_port(s2, 0);
+	g_autofree char *want_mux = g_strdup_printf("a=rtcp-mux\r\na=rtcp:%u\r\n", aport);
+	g_assert_nonnull(strstr(s2, want_mux));
+
+	/* same re-offer: same port, same version; hold re-offer: same port, version + 1 */
+	g_autoptr(reply) o2 = ng("offer", "call-id", "rw", "from-tag", "A", "to-tag", "B", "sdp", sa,
+				 "replace", "[origin session-connection", "rtcp-mux", "[demux", NULL);
+	g_autofree char *s3 = rstr(o2, "sdp");
+	g_assert_cmpuint(sdp_port(s3, 0), ==, port);
+	g_assert_cmpstr(s3, ==, s1);
+	g_autofree char *hold = mk_sdp("2", pa, "a=sendonly\r\n");
+	g_autoptr(reply) o3 = ng("offer", "call-id", "rw", "from-tag", "A", "to-tag", "B", "sdp", hold,
+				 "replace", "[origin", NULL);
+	g_autofree char *s4 = rstr(o3, "sdp");
+	g_assert_cmpuint(sdp_port(s4, 0), ==, port);
+	g_assert_nonnull(strstr(s4, "a=sendonly"));
+	g_assert_nonnull(strstr(s4, "o=- 1545997027 2 IN IP4"));
+
+	/* loop protection: our own marked SDP comes back untouched */
+	g_autoptr(reply) lp = ng("offer", "call-id", "loop", "from-tag", "A", "sdp", sa, "flags", "[loop-protect", NULL);
+	g_autofree char *s5 = rstr(lp, "sdp");
+	g_assert_nonnull(strstr(s5, "a=rtpgate:"));
+	g_autoptr(reply) lp2 = ng("offer", "call-id", "loop2", "from-tag", "A", "sdp", s5, "flags", "[loop-protect", NULL);
+	g_autofree char *s6 = rstr(lp2, "sdp");
+	g_assert_cmpstr(s6, ==, s5);
+
+	/* unknown flags are reported, not ignored silently */
+	g_autoptr(reply) w = ng("offer", "call-id", "rw", "from-tag", "A", "to-tag", "B", "sdp", sa,
+				"flags", "[bogus-flag", NULL);
+	g_autofree char *warn = rstr(w, "warning");
+	g_assert_nonnull(warn);
+	g_assert_nonnull(strstr(warn, "bogus-flag"));
+
+	g_autoptr(reply) d = ng("delete", "call-id", "rw", NULL);
+	g_autoptr(reply) d2 = ng("delete", "call-id", "loop", NULL);
+	close(fa);
+	close(fb);
+}
+
+static void test_strict_source(void)
+{
+	call_fx fx;
+	setup_call(&fx, "strict", "[strict-source");
+	uint8_t pkt[200];
+	size_t n = mk_rtp(pkt, 1, 0);
+	send_to(fx.fa, fx.ga, pkt, n);
+	g_assert_cmpint(recv_one(fx.fb, NULL), ==, (ssize_t)n);
+	unsigned px;
+	int fx_other = udp_bind(&px);
+	uint64_t drops = rg_ctr_read(RG_CTR_DROP_SOURCE);
+	send_to(fx_other, fx.ga, pkt, n);   /* spoofed source */
+	g_assert_cmpint(recv_one(fx.fb, NULL), ==, -1);
+	g_assert_cmpuint(rg_ctr_read(RG_CTR_DROP_SOURCE), ==, drops + 1);
+	send_to(fx.fa, fx.ga, pkt, n);     /* the real one still passes */
+	g_assert_cmpint(recv_one(fx.fb, NULL), ==, (ssize_t)n);
+	g_autoptr(reply) d = ng("delete", "call-id", "strict", NULL);
+	close(fx_other);
+	close_call(&fx);
+}
+
+static void test_delete_semantics(void)
+{
+	g_autoptr(reply) d = ng("delete", "call-id", "nope", "from-tag", "x", NULL);
+	assert_result(d, "ok");
+	g_autofree char *w = rstr(d, "warning");
+	g_assert_cmpstr(w, ==, "Call-ID not found or tags didn't match");
+	g_autoptr(reply) d2 = ng("delete", "call-id", "nope", "flags", "[fatal", NULL);
+	assert_error(d2, "Call-ID not found");
+
+	call_fx fx;
+	setup_call(&fx, "delayed", NULL);
+	g_autoptr(reply) d3 = ng("delete", "call-id", "delayed", "delete-delay", "5", NULL);
+	assert_result(d3, "ok");
+	g_assert_cmpuint(rg_calls_count(), ==, 1);
+	rg_engine_tick(rg_now() + 2);
+	g_assert_cmpuint(rg_calls_count(), ==, 1);
+	rg_engine_tick(rg_now() + 6);
+	g_assert_cmpuint(rg_calls_count(), ==, 0);
+	close_call(&fx);
+}
+
+static void test_media_timeout(void)
+{
+	call_fx fx;
+	setup_call(&fx, "timeout", NULL);
+	rg_engine_tick(rg_now() + 30);
+	g_assert_cmpuint(rg_calls_count(), ==, 1);
+	uint64_t before = rg_ctr_read(RG_CTR_CALLS_TIMEOUT);
+	rg_engine_tick(rg_now() + 61);
+	g_assert_cmpuint(rg_calls_count(), ==, 0);
+	g_assert_cmpuint(rg_ctr_read(RG_CTR_CALLS_TIMEOUT), ==, before + 1);
+	close_call(&fx);
+}
+
+static void test_fork_and_early_media(void)
+{
+	unsigned pa, pb1, pb2;
+	int fa = udp_bind(&pa), fb1 = udp_bind(&pb1), fb2 = udp_bind(&pb2);
+	g_autofree char *sa = mk_sdp("1", pa, NULL);
+	g_autoptr(reply) o = ng("offer", "call-id", "fork", "from-tag", "A", "sdp", sa, NULL);
+	g_autofree char *so = rstr(o, "sdp");
+	unsigned gb = sdp_port(so, 0);
+	/* early media from fork 1 (183) */
+	g_autofree char *s1 = mk_sdp("1", pb1, NULL);
+	g_autoptr(reply) a1 = ng("answer", "call-id", "fork", "from-tag", "A", "to-tag", "B1", "sdp", s1, NULL);
+	assert_result(a1, "ok");
+	g_autofree char *sa1 = rstr(a1, "sdp");
+	unsigned ga = sdp_port(sa1, 0);
+	uint8_t pkt[200];
+	size_t n = mk_rtp(pkt, 1, 0);
+	send_to(fa, ga, pkt, n);
+	g_assert_cmpint(recv_one(fb1, NULL), ==, (ssize_t)n);
+	/* 200 OK from fork 2 with another to-tag and another address: media now goes there */
+	g_autofree char *s2 = mk_sdp("1", pb2, NULL);
+	g_autoptr(reply) a2 = ng("answer", "call-id", "fork", "from-tag", "A", "to-tag", "B2", "sdp", s2, NULL);
+	assert_result(a2, "ok");
+	g_autofree char *sa2 = rstr(a2, "sdp");
+	g_assert_cmpuint(sdp_port(sa2, 0), ==, ga);   /* same port toward the caller */
+	send_to(fa, ga, pkt, n);
+	g_assert_cmpint(recv_one(fb2, NULL), ==, (ssize_t)n);
+	send_to(fb2, gb, pkt, n);
+	g_assert_cmpint(recv_one(fa, NULL), ==, (ssize_t)n);
+	/* delete by the new tag ends the call */
+	g_autoptr(reply) d = ng("delete", "call-id", "fork", "from-tag", "B2", NULL);
+	assert_result(d, "ok");
+	g_assert_null(be_dict_get(d->d, "warning"));
+	g_assert_cmpuint(rg_calls_count(), ==, 0);
+	close(fa);
+	close(fb1);
+	close(fb2);
+}
+
+static void wait_ports_free(void)
+{
+	rg_iface *ifc = rg_iface_default(0);
+	for (int i = 0; i < 200 && rg_iface_ports_free(ifc) != PORT_MAX - PORT_MIN + 1; i++)
+		g_usleep(10000);
+	g_assert_cmpuint(rg_iface_ports_free(ifc), ==, PORT_MAX - PORT_MIN + 1);
+}
+
+static void test_ports_exhausted(void)
+{
+	g_assert_cmpuint(rg_calls_count(), ==, 0);
+	wait_ports_free();
+	/* 64 ports = 16 calls of 4 ports each; the 17th fails cleanly */
+	call_fx first;
+	setup_call(&first, "px-0", NULL);
+	GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+	g_autofree char *sdp = mk_sdp("1", 4000, NULL);
+	const char *err = NULL;
+	for (int i = 1; i < 40 && !err; i++) {
+		char *cid = g_strdup_printf("px-%d", i);
+		g_autoptr(reply) o = ng("offer", "call-id", cid, "from-tag", "A", "sdp", sdp, NULL);
+		g_autofree char *res = rstr(o, "result");
+		if (strcmp(res, "ok") != 0) {
+			g_autofree char *why = rstr(o, "error-reason");
+			g_assert_cmpstr(why, ==, "Ran out of ports");
+			err = "x";
+			g_free(cid);
+		} else {
+			g_ptr_array_add(ids, cid);
+		}
+	}
+	g_assert_nonnull(err);
+	g_assert_cmpuint(ids->len, ==, 15);
+	g_assert_cmpuint(rg_calls_count(), ==, 16);  /* the failed offer left nothing behind */
+	/* the established call still relays */
+	uint8_t pkt[200];
+	size_t n = mk_rtp(pkt, 1, 0);
+	send_to(first.fa, first.ga, pkt, n);
+	g_assert_cmpint(recv_one(first.fb, NULL), ==, (ssize_t)n);
+	for (guint i = 0; i < ids->len; i++) {
+		g_autoptr(reply) d = ng("delete", "call-id", ids->pdata[i], NULL);
+		assert_result(d, "ok");
+	}
+	g_autoptr(reply) d = ng("delete", "call-id", "px-0", NULL);
+	g_ptr_array_free(ids, TRUE);
+	close_call(&first);
+	/* ports come back once the worker has closed the sockets */
+	wait_ports_free();
+}
+
+static void test_retransmission_cache(void)
+{
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+				   .sin_port = htons((uint16_t)ng_port) };
+	g_autofree char *sdp = mk_sdp("1", 4000, NULL);
+	va_list dummy;
+	(void)dummy;
+	be_buf b;
+	be_buf_init(&b);
+	be_dict_open(&b);
+	be_kv_cstr(&b, "sdp", sdp);
+	be_kv_cstr(&b, "call-id", "retrans");
+	be_kv_cstr(&b, "from-tag", "A");
+	be_kv_cstr(&b, "command", "offer");
+	be_close(&b);
+	size_t len;
+	g_autofree char *payload = be_buf_steal(&b, &len);
+	g_autofree char *msg = g_strdup_printf("0_99_1 %s", payload);
+	char r1[65536], r2[65536];
+	uint64_t offers = rg_ctr_read(RG_CTR_NG_OFFERS);
+	ssize_t n1 = -1, n2 = -1;
+	for (int round = 0; round < 2; round++) {
+		sendto(fd, msg, strlen(msg), 0, (struct sockaddr *)&sin, sizeof(sin));
+		ssize_t n = -1;
+		for (int i = 0; i < 200 && n < 0; i++) {
+			g_main_context_iteration(NULL, FALSE);
+			n = recv(fd, round ? r2 : r1, sizeof(r1), MSG_DONTWAIT);
+			if (n < 0)
+				g_usleep(5000);
+		}
+		if (round)
+			n2 = n;
+		else
+			n1 = n;
+	}
+	g_assert_cmpint(n1, >, 0);
+	g_assert_cmpint(n1, ==, n2);
+	g_assert_cmpmem(r1, n1, r2, n2);
+	g_assert_true(g_str_has_prefix(r1, "0_99_1 d"));
+	g_assert_cmpuint(rg_ctr_read(RG_CTR_NG_OFFERS), ==, offers + 1);   /* ran once */
+	close(fd);
+	g_autoptr(reply) d = ng("delete", "call-id", "retrans", NULL);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	rg_log_init(true, RG_LOG_ERR, "test_ng");
+	ng_port = 22000 + (getpid() % 1000);
+	g_autofree char *listen = g_strdup_printf("--listen-ng=127.0.0.1:%d", ng_port);
+	char pmin[32], pmax[32];
+	snprintf(pmin, sizeof(pmin), "--port-min=%d", PORT_MIN);
+	snprintf(pmax, sizeof(pmax), "--port-max=%d", PORT_MAX);
+	char *args[] = { "rtpgate", "--config-file=none", "--interface=127.0.0.1", listen, pmin, pmax,
+			 "--num-threads=2", "--delete-delay=0", NULL };
+	rg_config cfg = { 0 };
+	char *err = NULL;
+	if (rg_config_load(&cfg, G_N_ELEMENTS(args) - 1, args, &err) < 0)
+		g_error("config: %s", err);
+	if (rg_engine_start(&cfg, NULL, &err) < 0)
+		g_error("engine: %s", err);
+
+	g_test_add_func("/ng/ping", test_ping);
+	g_test_add_func("/ng/bad-requests", test_bad_requests);
+	g_test_add_func("/ng/offer-answer-relay", test_offer_answer_relay);
+	g_test_add_func("/ng/sdp-rewrite", test_sdp_rewrite);
+	g_test_add_func("/ng/strict-source", test_strict_source);
+	g_test_add_func("/ng/delete", test_delete_semantics);
+	g_test_add_func("/ng/media-timeout", test_media_timeout);
+	g_test_add_func("/ng/fork-early-media", test_fork_and_early_media);
+	g_test_add_func("/ng/ports-exhausted", test_ports_exhausted);
+	g_test_add_func("/ng/retransmission-cache", test_retransmission_cache);
+	int ret = g_test_run();
+	rg_engine_stop();
+	rg_config_clear(&cfg);
+	return ret;
+}
