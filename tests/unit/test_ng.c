@@ -569,6 +569,63 @@ static void test_retransmission_cache(void)
 	g_autoptr(reply) d = ng("delete", "call-id", "retrans", NULL);
 }
 
+static int udp6_bind(unsigned *port)
+{
+	int fd = socket(AF_INET6, SOCK_DGRAM, 0);
+	struct sockaddr_in6 sin6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT };
+	g_assert_cmpint(bind(fd, (struct sockaddr *)&sin6, sizeof(sin6)), ==, 0);
+	socklen_t sl = sizeof(sin6);
+	getsockname(fd, (struct sockaddr *)&sin6, &sl);
+	*port = ntohs(sin6.sin6_port);
+	struct timeval tv = { .tv_sec = 1 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
+}
+
+/* IPv4 caller, IPv6 callee: direction picks the interfaces, media crosses families. */
+static void test_bridge_v4_v6(void)
+{
+	unsigned pa, pb;
+	int fa = udp_bind(&pa), fb = udp6_bind(&pb);
+	g_autofree char *sa = mk_sdp("1", pa, NULL);
+	g_autoptr(reply) o = ng("offer", "call-id", "bridge", "from-tag", "A", "sdp", sa,
+				"direction", "[default ext", "replace", "[origin", NULL);
+	assert_result(o, "ok");
+	g_autofree char *so = rstr(o, "sdp");
+	g_assert_nonnull(strstr(so, "c=IN IP6 ::1\r\n"));
+	g_assert_nonnull(strstr(so, "o=- 1545997027 1 IN IP6 ::1\r\n"));
+	unsigned gb = sdp_port(so, 0);
+	g_autofree char *sb = g_strdup_printf("v=0\r\no=- 5 5 IN IP6 ::1\r\ns=-\r\nc=IN IP6 ::1\r\nt=0 0\r\n"
+					      "m=audio %u RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n", pb);
+	g_autoptr(reply) a = ng("answer", "call-id", "bridge", "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
+	assert_result(a, "ok");
+	g_autofree char *sa2 = rstr(a, "sdp");
+	g_assert_nonnull(strstr(sa2, "c=IN IP4 127.0.0.1\r\n"));
+	unsigned ga = sdp_port(sa2, 0);
+	uint8_t pkt[200];
+	size_t n = mk_rtp(pkt, 1, 0);
+	send_to(fa, ga, pkt, n);
+	g_assert_cmpint(recv(fb, pkt, sizeof(pkt), 0), ==, (ssize_t)n);
+	struct sockaddr_in6 to6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
+				    .sin6_port = htons((uint16_t)gb) };
+	n = mk_rtp(pkt, 2, 0);
+	g_assert_cmpint(sendto(fb, pkt, n, 0, (struct sockaddr *)&to6, sizeof(to6)), ==, (ssize_t)n);
+	g_assert_cmpint(recv_one(fa, NULL), ==, (ssize_t)n);
+
+	/* address-family alone picks an IPv6 interface for the recipient */
+	g_autoptr(reply) o2 = ng("offer", "call-id", "af", "from-tag", "A", "sdp", sa, "address-family", "IP6", NULL);
+	g_autofree char *so2 = rstr(o2, "sdp");
+	g_assert_nonnull(strstr(so2, "c=IN IP6 ::1\r\n"));
+	/* an interface name nobody configured is an error, not a guess */
+	g_autoptr(reply) o3 = ng("offer", "call-id", "badif", "from-tag", "A", "sdp", sa, "direction", "[default nowhere", NULL);
+	assert_error(o3, "interface");
+	g_autoptr(reply) d1 = ng("delete", "call-id", "bridge", NULL);
+	g_autoptr(reply) d2 = ng("delete", "call-id", "af", NULL);
+	g_assert_cmpuint(rg_calls_count(), ==, 0);
+	close(fa);
+	close(fb);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -578,7 +635,8 @@ int main(int argc, char **argv)
 	char pmin[32], pmax[32];
 	snprintf(pmin, sizeof(pmin), "--port-min=%d", PORT_MIN);
 	snprintf(pmax, sizeof(pmax), "--port-max=%d", PORT_MAX);
-	char *args[] = { "rtpgate", "--config-file=none", "--interface=127.0.0.1", listen, pmin, pmax,
+	char *args[] = { "rtpgate", "--config-file=none", "--interface=127.0.0.1", "--interface=ext/::1",
+			 "--interface=int2/127.0.0.2", listen, pmin, pmax,
 			 "--num-threads=2", "--delete-delay=0", NULL };
 	rg_config cfg = { 0 };
 	char *err = NULL;
@@ -595,6 +653,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ng/delete", test_delete_semantics);
 	g_test_add_func("/ng/media-timeout", test_media_timeout);
 	g_test_add_func("/ng/fork-early-media", test_fork_and_early_media);
+	g_test_add_func("/ng/bridge-v4-v6", test_bridge_v4_v6);
 	g_test_add_func("/ng/ports-exhausted", test_ports_exhausted);
 	g_test_add_func("/ng/retransmission-cache", test_retransmission_cache);
 	int ret = g_test_run();
