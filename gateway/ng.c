@@ -134,7 +134,7 @@ static void set_mux(ng_req *r, rg_str v)
 
 /* ---- keys: one table ---- */
 enum key_kind { K_STR, K_INT, K_LIST_FLAGS, K_LIST_REPLACE, K_LIST_MUX, K_LIST_DIRECTION,
-		K_RECEIVED_FROM, K_UNSUPPORTED, K_IGNORE };
+		K_RECEIVED_FROM, K_LIST_SUPPORTS, K_UNSUPPORTED, K_IGNORE };
 typedef struct ng_key_def {
 	const char *name;
 	enum key_kind kind;
@@ -168,7 +168,7 @@ static const ng_key_def key_defs[] = {
 	{ "rtcp-mux", K_LIST_MUX, 0, "rtcp-mux handling" },
 	{ "direction", K_LIST_DIRECTION, 0, "interface names: [toward sender, toward recipient]" },
 	{ "received-from", K_RECEIVED_FROM, 0, "[family, address] of the SIP hop" },
-	{ "supports", K_IGNORE, 0, "extensions the client supports" },
+	{ "supports", K_LIST_SUPPORTS, 0, "extensions the client supports (\"load limit\")" },
 	{ "TOS", K_IGNORE, 0, "accepted" },
 	{ "repacketize", K_IGNORE, 0, "accepted" },
 	{ "codec", K_UNSUPPORTED, 0, "codec manipulation (comes with transcoding)" },
@@ -197,6 +197,12 @@ static void list_each(ng_req *r, const be_node *n, void (*fn)(ng_req *, rg_str),
 		else
 			ng_warn(r, "non-string item in '%s' ignored", what);
 	}
+}
+
+static void set_supports(ng_req *r, rg_str v)
+{
+	if (rg_str_flag_eq(v, "load limit"))
+		r->supports_load_limit = true;
 }
 
 static void add_direction(ng_req *r, rg_str v)
@@ -258,6 +264,9 @@ const char *ng_req_parse(ng_req *r, const be_node *dict)
 			} else {
 				ng_warn(r, "'received-from' should be [family, address]; ignored");
 			}
+			break;
+		case K_LIST_SUPPORTS:
+			list_each(r, n, set_supports, "supports");
 			break;
 		case K_UNSUPPORTED:
 			ng_warn(r, "Unsupported option ignored: '%s'", def->name);
@@ -361,6 +370,18 @@ char *ng_process(const char *payload, size_t len, size_t *out_len)
 	err = cmd->fn(&r, &b);
 	if (err) {
 		be_buf_free(&b);
+		if (strcmp(err, "Parallel session limit reached") == 0 && r.supports_load_limit) {
+			/* the clean way to shed load: Kamailio tries its next node */
+			be_buf_init(&b);
+			be_dict_open(&b);
+			be_kv_cstr(&b, "result", "load limit");
+			be_kv_cstr(&b, "message", err);
+			be_close(&b);
+			out = be_buf_steal(&b, out_len);
+			rg_ctr_inc(RG_CTR_NG_ERRORS);
+			rg_log(RG_LOG_WARN, "NG '" RG_STR_FMT "' refused: %s", RG_STR_ARG(r.command), err);
+			goto done;
+		}
 		goto fail;
 	}
 	if (r.warnings && r.warnings->len)

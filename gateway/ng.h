@@ -32,6 +32,7 @@ typedef struct ng_req {
 	     replace_sdp_version, replace_username, replace_zero_address;
 	/* rtcp-mux list */
 	bool mux_offer, mux_demux, mux_accept, mux_reject, mux_require;
+	bool supports_load_limit;
 	GString *warnings;          /* "; "-separated, owned by the request */
 } ng_req;
 

@@ -626,6 +626,29 @@ static void test_bridge_v4_v6(void)
 	close(fb);
 }
 
+static void test_max_sessions(void)
+{
+	g_autofree char *sdp = mk_sdp("1", 4000, NULL);
+	rg_max_sessions = 1;
+	g_autoptr(reply) o1 = ng("offer", "call-id", "ms1", "from-tag", "A", "sdp", sdp, NULL);
+	assert_result(o1, "ok");
+	/* exactly what Kamailio sends: supports ["load limit"] first */
+	g_autofree char *raw = g_strdup_printf("d8:supportsl10:load limite3:sdp%zu:%s7:call-id3:ms28:from-tag1:A"
+					       "7:command5:offere", strlen(sdp), sdp);
+	g_autoptr(reply) o2 = ng_raw(raw);
+	assert_result(o2, "load limit");
+	g_autofree char *msg = rstr(o2, "message");
+	g_assert_cmpstr(msg, ==, "Parallel session limit reached");
+	g_autoptr(reply) o3 = ng("offer", "call-id", "ms3", "from-tag", "A", "sdp", sdp, NULL);
+	assert_error(o3, "Parallel session limit reached");
+	/* the existing call can still be re-offered */
+	g_autoptr(reply) o4 = ng("offer", "call-id", "ms1", "from-tag", "A", "sdp", sdp, NULL);
+	assert_result(o4, "ok");
+	rg_max_sessions = 0;
+	g_autoptr(reply) d = ng("delete", "call-id", "ms1", NULL);
+	g_assert_cmpuint(rg_calls_count(), ==, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -654,6 +677,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ng/media-timeout", test_media_timeout);
 	g_test_add_func("/ng/fork-early-media", test_fork_and_early_media);
 	g_test_add_func("/ng/bridge-v4-v6", test_bridge_v4_v6);
+	g_test_add_func("/ng/max-sessions", test_max_sessions);
 	g_test_add_func("/ng/ports-exhausted", test_ports_exhausted);
 	g_test_add_func("/ng/retransmission-cache", test_retransmission_cache);
 	int ret = g_test_run();
