@@ -75,7 +75,10 @@ typedef struct rg_media {
 	sdp_dir dir;
 	/* RTCP-derived quality reported about this leg (from the party's receiver reports) */
 	uint32_t rr_jitter, rr_lost, rr_fraction;   /* jitter in timestamp units */
-	int64_t rtt_us;
+	bool rr_seen;
+	int64_t rtt_us;            /* round trip to the party, from RR LSR/DLSR vs when we sent the SR */
+	struct { uint32_t lsr; int64_t t_us; } sr_sent[4];  /* SRs forwarded to the party */
+	unsigned sr_next;
 } rg_media;
 
 typedef struct rg_party {

@@ -111,7 +111,7 @@ void ng_stats_call(be_buf *b, rg_call *c)
 		rg_party *p = c->parties->pdata[i];
 		for (guint j = 0; j < p->medias->len; j++) {
 			rg_media *m = p->medias->pdata[j];
-			if (!m->rtp.seen_ssrc || !m->peer || (!m->peer->rtcp.packets && !m->rr_fraction && !m->rr_jitter))
+			if (!m->rtp.seen_ssrc || !m->peer || !m->peer->rr_seen)
 				continue;
 			/* quality of what this party sent, as reported by the receiving side's RTCP */
 			const rg_media *rep = m->peer;

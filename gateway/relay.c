@@ -108,6 +108,46 @@ static const rg_endpoint *destination(const rg_stream *st)
 	return NULL;
 }
 
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
+}
+
+/* Quality from RTCP passing through (RFC 3550 6.4): the receiver reports of party m tell how
+ * the peer's stream reached m; an SR forwarded to the peer is remembered so that the peer's
+ * later LSR/DLSR gives the round trip between rtpgate and the peer (6.4.1, "A-LSR-DLSR"). */
+static void rtcp_account(rg_media *m, rg_media *peer, const rtcp_info *ri)
+{
+	int64_t now = -1;
+	if (ri->n_reports > 0) {
+		const rtcp_report *rep = &ri->reports[0];
+		m->rr_jitter = rep->jitter;
+		m->rr_lost = rep->cumulative_lost < 0 ? 0 : (uint32_t)rep->cumulative_lost;
+		m->rr_fraction = rep->fraction_lost;
+		m->rr_seen = true;
+		if (rep->lsr) {
+			for (unsigned i = 0; i < G_N_ELEMENTS(m->sr_sent); i++) {
+				if (m->sr_sent[i].lsr != rep->lsr || !m->sr_sent[i].t_us)
+					continue;
+				now = mono_us();
+				int64_t rtt = now - m->sr_sent[i].t_us - (int64_t)rep->dlsr * 1000000 / 65536;
+				if (rtt >= 0)
+					m->rtt_us = rtt;
+				break;
+			}
+		}
+	}
+	if (ri->has_sr && peer) {
+		if (now < 0)
+			now = mono_us();
+		peer->sr_sent[peer->sr_next].lsr = (uint32_t)(ri->sr_ntp >> 16);
+		peer->sr_sent[peer->sr_next].t_us = now;
+		peer->sr_next = (peer->sr_next + 1) % G_N_ELEMENTS(peer->sr_sent);
+	}
+}
+
 void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 {
 	rg_worker *w = ctx->w;
@@ -155,11 +195,7 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 				st->errors++;
 				continue;
 			}
-			if (ri.n_reports > 0) {
-				m->rr_jitter = ri.reports[0].jitter;
-				m->rr_lost = (uint32_t)ri.reports[0].cumulative_lost;
-				m->rr_fraction = ri.reports[0].fraction_lost;
-			}
+			rtcp_account(m, peer, &ri);
 		} else {
 			rtp_info ri;
 			if (rtp_parse(p, len, &ri) < 0) {

@@ -649,6 +649,66 @@ static void test_max_sessions(void)
 	g_assert_cmpuint(rg_calls_count(), ==, 0);
 }
 
+static void put32(uint8_t *p, uint32_t v)
+{
+	v = htonl(v);
+	memcpy(p, &v, 4);
+}
+
+/* RTCP passes through, and what it says ends up in the query: loss, jitter, RTT, MOS. */
+static void test_rtcp_quality(void)
+{
+	call_fx fx;
+	setup_call(&fx, "rtcp", NULL);
+	uint8_t pkt[200];
+	size_t n = mk_rtp(pkt, 1, 0);
+	send_to(fx.fa, fx.ga, pkt, n);                 /* A's RTP, SSRC 0x11223344 */
+	g_assert_cmpint(recv_one(fx.fb, NULL), ==, (ssize_t)n);
+	/* A's SR (no report blocks) to A's RTCP port = RTP port + 1 */
+	uint8_t sr[28] = { 0x80, 200, 0, 6 };
+	put32(sr + 4, 0x11223344);
+	put32(sr + 8, 0xe0000000);     /* NTP seconds */
+	put32(sr + 12, 0x12345678);    /* NTP fraction */
+	put32(sr + 16, 160);
+	put32(sr + 20, 1);
+	put32(sr + 24, 172);
+	send_to(fx.fa, fx.ga + 1, sr, sizeof(sr));     /* relayed to B's RTCP port (pb + 1) */
+	g_usleep(20000);
+	/* B's RR about A's stream: 5% loss, jitter 80 (10 ms), LSR = middle of A's NTP, DLSR 0 */
+	uint8_t rr[32] = { 0x81, 201, 0, 7 };
+	put32(rr + 4, 0x55667788);
+	put32(rr + 8, 0x11223344);
+	rr[12] = 13;                   /* fraction lost 13/256 */
+	rr[15] = 3;                    /* cumulative 3 */
+	put32(rr + 16, 1);
+	put32(rr + 20, 80);
+	put32(rr + 24, 0x00001234);    /* LSR: low 16 of seconds, high 16 of fraction */
+	put32(rr + 28, 0);
+	send_to(fx.fb, fx.gb + 1, rr, sizeof(rr));
+	g_usleep(20000);
+
+	g_autoptr(reply) q = ng("query", "call-id", "rtcp", NULL);
+	g_assert_cmpint(total(q, "RTCP", "packets"), ==, 2);
+	const be_node *ssrc = be_dict_get(be_dict_get(q->d, "SSRC"), "287454020");   /* 0x11223344 */
+	g_assert_nonnull(ssrc);
+	int64_t v;
+	g_assert_true(be_dict_int(ssrc, "cumulative loss", &v));
+	g_assert_cmpint(v, ==, 3);
+	const be_node *avg = be_dict_get(ssrc, "average MOS");
+	g_assert_true(be_dict_int(avg, "packet loss", &v));
+	g_assert_cmpint(v, ==, 5);
+	g_assert_true(be_dict_int(avg, "jitter", &v));
+	g_assert_cmpint(v, ==, 10);
+	g_assert_true(be_dict_int(avg, "round-trip time", &v));
+	g_assert_cmpint(v, >=, 0);
+	g_assert_cmpint(v, <, 5000000);
+	g_assert_true(be_dict_int(avg, "MOS", &v));
+	g_assert_cmpint(v, >=, 10);
+	g_assert_cmpint(v, <, 44);        /* 5% loss is below a clean call's 4.4 */
+	g_autoptr(reply) d = ng("delete", "call-id", "rtcp", NULL);
+	close_call(&fx);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -678,6 +738,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ng/fork-early-media", test_fork_and_early_media);
 	g_test_add_func("/ng/bridge-v4-v6", test_bridge_v4_v6);
 	g_test_add_func("/ng/max-sessions", test_max_sessions);
+	g_test_add_func("/ng/rtcp-quality", test_rtcp_quality);
 	g_test_add_func("/ng/ports-exhausted", test_ports_exhausted);
 	g_test_add_func("/ng/retransmission-cache", test_retransmission_cache);
 	int ret = g_test_run();
