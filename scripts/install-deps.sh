@@ -19,11 +19,11 @@ BUILD_DEPS=(
 	libclang-rt-14-dev
 )
 
-# Libraries for later features (ICE, DTLS-SRTP, transcoding). Add here when the code needs them.
+# Libraries: ICE (libnice), DTLS-SRTP (OpenSSL 3, libsrtp2). Transcoding ones come with their code.
 LIB_DEPS=(
-	# libnice-dev
-	# libsrtp2-dev
-	# libssl-dev
+	libnice-dev
+	libsrtp2-dev
+	libssl-dev
 	# libopus-dev
 	# libspandsp-dev
 )
