@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Build the libFuzzer targets with clang (build-fuzz, ASan+UBSan) and run each fuzz_* binary for
-# FUZZ_SECONDS (default 20) on a scratch copy of its seed corpus tests/fuzz/corpus/<name>/ (the
+# FUZZ_SECONDS (default 20) on a scratch copy of its seed corpus <dir>/corpus/<name>/ (the
 # checked-in corpus is never modified). Crash/leak/timeout inputs go to build-fuzz/artifacts/<name>/.
 #   scripts/fuzz.sh [--results FILE]   FILE gets one line per target: "PASS name" / "FAIL name"
 #                                      (a failed build is "FAIL build-fuzz").
@@ -30,15 +30,19 @@ fi
 shopt -s nullglob
 failed=0
 count=0
-for bin in "$dir"/tests/fuzz/fuzz_*; do
+# targets live next to their library (tests/fuzz/, dtls/tests/fuzz/, ...); each seed corpus is
+# <source dir of the target>/corpus/<name>/
+for bin in "$dir"/tests/fuzz/fuzz_* "$dir"/*/tests/fuzz/fuzz_*; do
 	if [ ! -f "$bin" ] || [ ! -x "$bin" ]; then continue; fi
 	name=${bin##*/fuzz_}
+	rel=${bin#"$dir"/}
+	corpus="${rel%/*}/corpus/$name"
 	count=$((count + 1))
 	work=$(mktemp -d "${TMPDIR:-/tmp}/rg-fuzz-$name.XXXXXX")
-	if [ -d "tests/fuzz/corpus/$name" ]; then
-		cp -R "tests/fuzz/corpus/$name/." "$work/"
+	if [ -d "$corpus" ]; then
+		cp -R "$corpus/." "$work/"
 	else
-		echo "fuzz: note: no seed corpus tests/fuzz/corpus/$name/"
+		echo "fuzz: note: no seed corpus $corpus/"
 	fi
 	art="$dir/artifacts/$name"
 	mkdir -p "$art"
