@@ -1,6 +1,7 @@
 #include "call.h"
 #include "log.h"
 #include "stats.h"
+#include "webrtc.h"
 #include "worker.h"
 
 #include <arpa/inet.h>
@@ -66,6 +67,7 @@ void rg_call_ref(rg_call *c)
 
 static void media_free(rg_media *m)
 {
+	rg_webrtc_free(m->wrtc);
 	g_free(m->type);
 	g_free(m->proto);
 	g_free(m);
@@ -254,6 +256,25 @@ rg_media *rg_media_ensure(rg_party *p, unsigned index, rg_iface *iface, const ch
 		return NULL;
 	}
 	return m;
+}
+
+void rg_media_set_endpoints(rg_media *m, const rg_endpoint *rtp, const rg_endpoint *rtcp)
+{
+	if (!rg_endpoint_eq(rtp, &m->rtp.sdp_ep)) {
+		m->rtp.sdp_ep = *rtp;
+		m->rtp.latched = false;
+	}
+	if (!rg_endpoint_eq(rtcp, &m->rtcp.sdp_ep)) {
+		m->rtcp.sdp_ep = *rtcp;
+		m->rtcp.latched = false;
+	}
+}
+
+void rg_media_release(rg_media *m)
+{
+	rg_call *c = m->party->call;
+	retire_stream_sock(c, &m->rtp);
+	retire_stream_sock(c, &m->rtcp);
 }
 
 bool rg_endpoint_from_str(rg_endpoint *ep, const char *addr, unsigned port)

@@ -79,6 +79,8 @@ typedef struct rg_media {
 	int64_t rtt_us;            /* round trip to the party, from RR LSR/DLSR vs when we sent the SR */
 	struct { uint32_t lsr; int64_t t_us; } sr_sent[4];  /* SRs forwarded to the party */
 	unsigned sr_next;
+	uint8_t rtpp_flags;        /* rtpproxy protocol: this side's session flags (RTPP_F_*, rtpp_cmds.c) */
+	struct rg_webrtc *wrtc;    /* non-NULL: this leg is ICE + DTLS-SRTP, terminated here (webrtc.h) */
 } rg_media;
 
 typedef struct rg_party {
@@ -106,6 +108,7 @@ typedef struct rg_call {
 	bool answered;
 	char *metadata;
 	GPtrArray *parties;        /* rg_party* */
+	bool rtpproxy;             /* created through the rtpproxy protocol (its X deletes only these) */
 } rg_call;
 
 extern GMutex rg_calls_lock;
@@ -131,6 +134,13 @@ rg_party *rg_party_find(rg_call *c, const char *tag);
 void rg_call_remove_party(rg_call *c, rg_party *p);
 /* Make sure party has media index (1-based) with sockets on iface; returns it or NULL with *err. */
 rg_media *rg_media_ensure(rg_party *p, unsigned index, rg_iface *iface, const char **err);
+/* Set where the party of m receives RTP and RTCP (from its SDP or an rtpproxy U/L; an unset
+ * endpoint = nowhere to send, e.g. on hold). A changed endpoint is a new destination: what was
+ * learned from packets is forgotten and latching starts over. Call lock held. */
+void rg_media_set_endpoints(rg_media *m, const rg_endpoint *rtp, const rg_endpoint *rtcp);
+/* Retire the media's two sockets (ports go back to the interface); the media stays, without
+ * sockets, until rg_media_ensure gives it new ones. Call lock held. */
+void rg_media_release(rg_media *m);
 /* Endpoint helpers */
 bool rg_endpoint_from_str(rg_endpoint *ep, const char *addr, unsigned port);
 bool rg_endpoint_eq(const rg_endpoint *a, const rg_endpoint *b);

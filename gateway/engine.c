@@ -3,7 +3,9 @@
 #include "log.h"
 #include "ng.h"
 #include "ports.h"
+#include "rtpp.h"
 #include "stats.h"
+#include "webrtc.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -123,6 +125,9 @@ int rg_engine_start(const rg_config *cfg, GMainContext *ctx, char **err)
 		rg_log(RG_LOG_INFO, "media interface %s: %s (advertised %s), ports %u-%u", ifc->name,
 		       ifc->addr, ifc->advertised, ifc->port_min, ifc->port_max);
 	}
+	ret = rg_webrtc_init(err);
+	if (ret < 0)
+		return ret;
 	ret = rg_workers_start(cfg->num_threads, err);
 	if (ret < 0)
 		return ret;
@@ -132,6 +137,9 @@ int rg_engine_start(const rg_config *cfg, GMainContext *ctx, char **err)
 		if (ret < 0)
 			return ret;
 	}
+	ret = rtpp_start(cfg, ctx, err);
+	if (ret < 0)
+		return ret;
 	eng.timer = g_timeout_source_new_seconds(1);
 	g_source_set_callback(eng.timer, timer_cb, NULL, NULL);
 	g_source_attach(eng.timer, ctx);
@@ -146,6 +154,7 @@ void rg_engine_stop(void)
 		eng.timer = NULL;
 	}
 	ng_shutdown();
+	rtpp_stop();
 	unsigned n = rg_calls ? rg_calls_count() : 0;
 	if (rg_calls)
 		rg_calls_destroy_all();
@@ -156,5 +165,6 @@ void rg_engine_stop(void)
 		g_ptr_array_free(rg_ifaces, TRUE);
 		rg_ifaces = NULL;
 	}
+	rg_webrtc_cleanup();
 	rg_log(RG_LOG_INFO, "engine stopped, %u calls torn down", n);
 }

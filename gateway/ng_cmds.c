@@ -3,6 +3,7 @@
 #include "ng.h"
 #include "log.h"
 #include "sdp_rewrite.h"
+#include "webrtc.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -97,30 +98,64 @@ static void apply_party_sdp(rg_media *m, const sdp_session *sdp, const sdp_media
 	/* A changed SDP address is a new destination: forget what was learned, the party moved. */
 	if (!ok)
 		memset(&rtp, 0, sizeof(rtp));
-	if (!rg_endpoint_eq(&rtp, &m->rtp.sdp_ep)) {
-		m->rtp.sdp_ep = rtp;
-		m->rtp.latched = false;
-	}
-	if (!rg_endpoint_eq(&rtcp, &m->rtcp.sdp_ep)) {
-		m->rtcp.sdp_ep = rtcp;
-		m->rtcp.latched = false;
-	}
+	rg_media_set_endpoints(m, &rtp, &rtcp);
 	g_free(tmp);
+}
+
+static bool is_srtp_proto(const char *p)
+{
+	return p && strstr(p, "SAVP") != NULL;
 }
 
 static const char *check_transport(ng_req *r)
 {
 	if (!rg_str_is_set(r->transport_protocol))
 		return NULL;
-	if (rg_str_eq_c(r->transport_protocol, "RTP/AVP") || rg_str_eq_c(r->transport_protocol, "RTP/AVPF"))
-		return NULL;
+	static const char *const known[] = { "RTP/AVP", "RTP/AVPF", "RTP/SAVP", "RTP/SAVPF",
+					     "UDP/TLS/RTP/SAVP", "UDP/TLS/RTP/SAVPF" };
+	for (size_t i = 0; i < G_N_ELEMENTS(known); i++)
+		if (rg_str_eq_c(r->transport_protocol, known[i]))
+			return NULL;
 	if (rg_str_eq_c(r->transport_protocol, "accept")) {
 		r->transport_protocol = RG_STR_NULL;
 		return NULL;
 	}
-	return "Unsupported transport-protocol: SRTP and DTLS profiles are not supported yet";
+	return "Unsupported transport-protocol";
 }
 
+static bool dtls_off(const ng_req *r)
+{
+	return rg_str_is_set(r->dtls) &&
+	       (rg_str_eq_c(r->dtls, "off") || rg_str_eq_c(r->dtls, "no") || rg_str_eq_c(r->dtls, "disable"));
+}
+
+/* WebRTC legs of one m= line in an offer: the offerer's own leg is terminated when its SDP has
+ * DTLS-SRTP; the recipient's when the protocol it gets is SRTP and we terminate something
+ * (an explicit transport-protocol, or the offerer's leg). Call lock held. */
+static const char *offer_webrtc(rg_media *mf, rg_media *mt, const sdp_session *sdp,
+				const sdp_media *sm, ng_req *r)
+{
+	const char *err = NULL;
+	if (rg_webrtc_sdp_wants(sdp, sm) && !mf->wrtc && !rg_webrtc_new(mf, false, false, &err))
+		return err;
+	if (mf->wrtc && sm->port && (err = rg_webrtc_remote(mf->wrtc, sdp, sm, false, r)))
+		return err;
+	char *target = rg_str_is_set(r->transport_protocol) ? rg_str_dup(r->transport_protocol)
+							    : g_strdup(sm->proto);
+	bool terminate = sm->port && is_srtp_proto(target) &&
+			 (mf->wrtc || rg_str_is_set(r->transport_protocol));
+	g_free(target);
+	if (!terminate) {
+		if (rg_str_is_set(r->ice) && rg_str_eq_c(r->ice, "force"))
+			ng_warn(r, "ICE=force on a plain RTP leg is not supported: ICE attributes removed");
+		return NULL;
+	}
+	if (dtls_off(r))
+		return "SDES-SRTP is not supported yet (use DTLS-SRTP)";
+	if (!mt->wrtc && !rg_webrtc_new(mt, true, false, &err))
+		return err;
+	return NULL;
+}
 static const char *check_common(ng_req *r, sdp_session **sdp, bool need_sdp)
 {
 	if (!rg_str_is_set(r->call_id))
@@ -145,11 +180,9 @@ static const char *check_common(ng_req *r, sdp_session **sdp, bool need_sdp)
 		*sdp = NULL;
 		return e;
 	}
-	if (rg_str_is_set(r->ice) && !rg_str_eq_c(r->ice, "remove") && !rg_str_eq_c(r->ice, "default"))
-		ng_warn(r, "ICE=" RG_STR_FMT " not supported yet: ICE attributes removed", RG_STR_ARG(r->ice));
-	if (rg_str_is_set(r->dtls) && !rg_str_eq_c(r->dtls, "off") && !rg_str_eq_c(r->dtls, "no") &&
-	    !rg_str_eq_c(r->dtls, "disable"))
-		ng_warn(r, "DTLS=" RG_STR_FMT " not supported yet", RG_STR_ARG(r->dtls));
+	if (rg_str_is_set(r->ice) && !rg_str_eq_c(r->ice, "remove") && !rg_str_eq_c(r->ice, "default") &&
+	    !rg_str_eq_c(r->ice, "force"))
+		ng_warn(r, "ICE=" RG_STR_FMT " not supported yet: treated as ICE=force", RG_STR_ARG(r->ice));
 	if (r->record_call_flag || (rg_str_is_set(r->record_call) &&
 				    (rg_str_eq_c(r->record_call, "on") || rg_str_eq_c(r->record_call, "yes"))))
 		ng_warn(r, "call recording is not supported yet");
@@ -257,6 +290,8 @@ const char *ng_cmd_offer(ng_req *r, be_buf *reply)
 			mf->rtcp_mux = false;
 		mt->mux_offer_to = !r->mux_reject &&
 				   ((mf->mux_offered && !r->mux_demux) || r->mux_offer || r->mux_require);
+		if ((err = offer_webrtc(mf, mt, sdp, sm, r)))
+			goto unlock;
 		rg_clog(RG_LOG_DEBUG, call_id, "offer media %u %s: ports %u (to %s) / %u (to %s)", i + 1,
 			sm->media, mf->rtp.sock->port, from_tag, mt->rtp.sock->port, to_tag ? to_tag : "(answerer)");
 	}
@@ -349,6 +384,10 @@ const char *ng_cmd_answer(ng_req *r, be_buf *reply)
 		rg_media *ma = answerer->medias->pdata[i];
 		rg_media *mo = ma->peer;
 		apply_party_sdp(ma, sdp, sm, r);
+		if (ma->wrtc && sm->port && (err = rg_webrtc_remote(ma->wrtc, sdp, sm, true, r)))
+			goto unlock;
+		if (!ma->wrtc && rg_webrtc_sdp_wants(sdp, sm))
+			ng_warn(r, "answer has DTLS-SRTP for media %u that was offered as plain RTP", i + 1);
 		ma->rtcp_mux = ma->mux_offer_to && ma->mux_offered;
 		if (mo)
 			mo->rtcp_mux = mo->mux_offered && (ma->rtcp_mux || mo->mux_accept) && !r->mux_reject;

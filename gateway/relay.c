@@ -1,6 +1,7 @@
 #include "relay.h"
 #include "log.h"
 #include "rtp.h"
+#include "webrtc.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -218,6 +219,16 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 			w->ctr[RG_CTR_DROP_NO_PEER]++;
 			continue;
 		}
+		if (peer->wrtc) {
+			/* toward a WebRTC leg: SRTP-protect in place and send on the ICE pair */
+			if (rg_webrtc_send(peer->wrtc, ctx->buf[i], len, RG_RELAY_MTU, is_rtcp) < 0)
+				w->ctr[RG_CTR_DROP_NO_PEER]++;
+			else {
+				w->ctr[RG_CTR_PKT_RELAYED]++;
+				w->ctr[RG_CTR_BYTES_RELAYED] += len;
+			}
+			continue;
+		}
 		rg_stream *ost = (is_rtcp && !peer->rtcp_mux) ? &peer->rtcp : &peer->rtp;
 		const rg_endpoint *dst = destination(ost);
 		rg_sock *out = ost->sock;
@@ -242,4 +253,56 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 	if (nout)
 		flush(ctx, cur_out, nout);
 	g_mutex_unlock(&call->lock);
+}
+
+void rg_relay_forward(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, size_t cap, bool is_rtcp)
+{
+	rg_stream *st = is_rtcp ? &m->rtcp : &m->rtp;
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	if (is_rtcp) {
+		rtcp_info ri;
+		if (rtcp_parse(buf, len, &ri) < 0) {
+			w->ctr[RG_CTR_DROP_MALFORMED]++;
+			st->errors++;
+			return;
+		}
+		rtcp_account(m, m->peer, &ri);
+	} else {
+		rtp_info ri;
+		if (rtp_parse(buf, len, &ri) < 0) {
+			w->ctr[RG_CTR_DROP_MALFORMED]++;
+			st->errors++;
+			return;
+		}
+		st->ssrc = ri.ssrc;
+		st->seen_ssrc = true;
+	}
+	st->packets++;
+	st->bytes += len;
+	st->last_packet = now.tv_sec;
+	rg_media *peer = m->peer;
+	if (!peer || peer->rejected) {
+		w->ctr[RG_CTR_DROP_NO_PEER]++;
+		return;
+	}
+	if (peer->wrtc) {
+		if (rg_webrtc_send(peer->wrtc, buf, len, cap, is_rtcp) < 0) {
+			w->ctr[RG_CTR_DROP_NO_PEER]++;
+			return;
+		}
+	} else {
+		rg_stream *ost = (is_rtcp && !peer->rtcp_mux) ? &peer->rtcp : &peer->rtp;
+		const rg_endpoint *dst = destination(ost);
+		if (!dst || !ost->sock) {
+			w->ctr[RG_CTR_DROP_NO_PEER]++;
+			return;
+		}
+		if (sendto(ost->sock->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&dst->ss, dst->len) < 0) {
+			w->ctr[RG_CTR_DROP_SEND]++;
+			return;
+		}
+	}
+	w->ctr[RG_CTR_PKT_RELAYED]++;
+	w->ctr[RG_CTR_BYTES_RELAYED] += len;
 }

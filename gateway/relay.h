@@ -17,5 +17,8 @@ typedef struct rg_relay_ctx rg_relay_ctx;
 rg_relay_ctx *rg_relay_ctx_new(rg_worker *w);
 void rg_relay_ctx_free(rg_relay_ctx *ctx);
 void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s);
+/* One decrypted packet received on media m by other means than its socket (a WebRTC leg):
+ * count it on m and send it to m's peer. Worker, call lock held; buf has cap bytes of room. */
+void rg_relay_forward(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, size_t cap, bool is_rtcp);
 
 #endif

@@ -1,5 +1,6 @@
 #include "sdp_rewrite.h"
 #include "log.h"
+#include "webrtc.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -80,6 +81,10 @@ char *rg_sdp_rewrite(sdp_session *sdp, rg_party *to, const ng_req *r, bool is_an
 		}
 		if (sm->conn.set || !sdp->conn.set)
 			sdp_conn_set(&sm->conn, addrtype(lm->iface), lm->iface->advertised);
+		if (lm->wrtc)
+			rg_webrtc_write_sdp(lm->wrtc, sdp, sm, is_answer, r);
+		else if (lm->peer && lm->peer->wrtc)
+			rg_webrtc_strip_sdp(sm);   /* what the other leg's transport needed stays there */
 	}
 	if (!first)
 		first = to->medias->len ? ((rg_media *)to->medias->pdata[0])->iface : NULL;
@@ -95,6 +100,19 @@ char *rg_sdp_rewrite(sdp_session *sdp, rg_party *to, const ng_req *r, bool is_an
 				sdp_conn_set(&sm->conn, addrtype(lm->iface), lm->iface->advertised);
 		}
 	}
+	bool any_wrtc = false, any_plain_from_wrtc = false;
+	for (guint i = 0; i < to->medias->len; i++) {
+		rg_media *lm = to->medias->pdata[i];
+		any_wrtc |= lm->wrtc != NULL;
+		any_plain_from_wrtc |= !lm->wrtc && lm->peer && lm->peer->wrtc;
+	}
+	if (any_plain_from_wrtc && !any_wrtc) {
+		static const char *const sess[] = { "fingerprint", "setup", "group", "ice-options" };
+		for (size_t i = 0; i < G_N_ELEMENTS(sess); i++)
+			sdp_attr_remove(sdp->attrs, sess[i]);
+	}
+	if (any_wrtc)
+		sdp_attr_remove(sdp->attrs, "group");   /* no BUNDLE yet: each m= line has its own transport */
 	if (r->replace_origin) {
 		g_free(sdp->o_addrtype);
 		g_free(sdp->o_addr);

@@ -11,9 +11,11 @@ const char *const rg_ctr_desc[RG_CTR__MAX] = {
 
 const char *const rg_ctr_names[RG_CTR__MAX] = {
 	"ng-requests", "ng-retransmits", "ng-errors", "ng-malformed", "offers", "answers", "deletes",
-	"queries", "calls-created", "calls-deleted", "calls-timeout", "calls-final-timeout",
+	"queries", "rtpproxy-requests", "rtpproxy-retransmits", "rtpproxy-errors",
+	"calls-created", "calls-deleted", "calls-timeout", "calls-final-timeout",
 	"calls-offer-timeout", "ports-exhausted", "sdp-parse-errors", "packets-relayed",
 	"bytes-relayed", "drop-malformed", "drop-oversize", "drop-source", "drop-no-peer", "drop-send",
+	"drop-srtp",
 };
 
 uint64_t rg_ctr_read(enum rg_ctr c)

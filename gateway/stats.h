@@ -15,6 +15,9 @@
 	X(NG_ANSWERS, "answers") \
 	X(NG_DELETES, "deletes") \
 	X(NG_QUERIES, "queries") \
+	X(RTPP_REQUESTS, "rtpproxy commands") \
+	X(RTPP_RETRANSMITS, "rtpproxy retransmissions answered from cache") \
+	X(RTPP_ERRORS, "rtpproxy error replies") \
 	X(CALLS_CREATED, "calls created") \
 	X(CALLS_DELETED, "calls deleted") \
 	X(CALLS_TIMEOUT, "calls ended by media timeout") \
@@ -28,7 +31,8 @@
 	X(DROP_OVERSIZE, "dropped: oversized") \
 	X(DROP_SOURCE, "dropped: wrong source (strict-source)") \
 	X(DROP_NO_PEER, "dropped: no destination yet") \
-	X(DROP_SEND, "dropped: send error")
+	X(DROP_SEND, "dropped: send error") \
+	X(DROP_SRTP, "dropped: SRTP/SRTCP authentication or replay")
 
 enum rg_ctr {
 #define RG_CTR_ENUM(id, desc) RG_CTR_##id,

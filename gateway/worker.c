@@ -2,6 +2,8 @@
 #include "call.h"
 #include "log.h"
 #include "relay.h"
+#include "rg_ice.h"
+#include "webrtc.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,6 +15,7 @@
 rg_worker *rg_workers;
 unsigned rg_num_workers;
 static unsigned next_worker;
+static void wake(rg_worker *w);
 
 static void free_retired(rg_worker *w)
 {
@@ -35,13 +38,66 @@ static void free_retired(rg_worker *w)
 	g_ptr_array_free(batch, TRUE);
 }
 
+/* epoll data: NULL = the worker's eventfd, low bit set = an rg_ice_io, else an rg_sock. */
+#define ICE_TAG ((uintptr_t)1)
+
+static int ice_poll_add(void *pctx, int fd, uint32_t events, rg_ice_io *io)
+{
+	rg_worker *w = pctx;
+	struct epoll_event ev = { .events = events, .data.ptr = (void *)((uintptr_t)io | ICE_TAG) };
+	return epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void ice_poll_del(void *pctx, int fd, rg_ice_io *io)
+{
+	rg_worker *w = pctx;
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, fd, NULL);
+}
+
+static const rg_ice_poll_ops ice_ops = { ice_poll_add, ice_poll_del };
+
+/* DTLS handshakes of this worker's WebRTC legs: start when ICE is up, retransmit on time. Returns
+ * the ms until the next deadline (-1: none). */
+static int run_dtls(rg_worker *w)
+{
+	int next = -1;
+	g_mutex_lock(&w->pending_lock);
+	if (w->dtls_pending->len == 0) {
+		g_mutex_unlock(&w->pending_lock);
+		return -1;
+	}
+	GPtrArray *list = w->dtls_pending;
+	w->dtls_pending = g_ptr_array_new();
+	g_mutex_unlock(&w->pending_lock);
+	GPtrArray *keep = g_ptr_array_new();
+	for (guint i = 0; i < list->len; i++) {
+		rg_webrtc *wt = list->pdata[i];
+		int t = rg_webrtc_dtls_tick(wt);
+		if (t >= 0) {
+			g_ptr_array_add(keep, wt);
+			if (next < 0 || t < next)
+				next = t;
+		} else {
+			rg_webrtc_unwatch(wt);
+		}
+	}
+	g_ptr_array_free(list, TRUE);
+	g_mutex_lock(&w->pending_lock);
+	g_ptr_array_extend_and_steal(w->dtls_pending, keep);   /* frees keep */
+	g_mutex_unlock(&w->pending_lock);
+	return next;
+}
+
 static gpointer worker_main(gpointer data)
 {
 	rg_worker *w = data;
 	struct epoll_event ev[128];
 	rg_relay_ctx *ctx = rg_relay_ctx_new(w);
+	__atomic_store_n(&w->ice_loop, rg_ice_loop_new(&ice_ops, w), __ATOMIC_RELEASE);
 	while (!w->stop) {
-		int n = epoll_wait(w->epfd, ev, G_N_ELEMENTS(ev), 1000);
+		int dt = run_dtls(w);
+		int timeout = rg_ice_loop_before_wait(w->ice_loop, dt >= 0 && dt < 1000 ? dt : 1000);
+		int n = epoll_wait(w->epfd, ev, G_N_ELEMENTS(ev), timeout);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -56,12 +112,22 @@ static gpointer worker_main(gpointer data)
 					rg_log(RG_LOG_WARN, "worker %u: eventfd read: %s", w->index, strerror(errno));
 				continue;
 			}
-			rg_relay_readable(ctx, s);
+			if ((uintptr_t)s & ICE_TAG)
+				rg_ice_io_ready((rg_ice_io *)((uintptr_t)s & ~ICE_TAG), ev[i].events);
+			else
+				rg_relay_readable(ctx, s);
 		}
+		rg_ice_loop_after_wait(w->ice_loop);
 		/* Between batches no socket of ours is in use: free what signalling retired. */
 		free_retired(w);
 	}
 	free_retired(w);
+	for (guint i = 0; i < w->dtls_pending->len; i++)
+		rg_webrtc_unwatch(w->dtls_pending->pdata[i]);
+	g_ptr_array_set_size(w->dtls_pending, 0);
+	/* agents retired at shutdown are freed by one more pass */
+	rg_ice_loop_before_wait(w->ice_loop, 0);
+	rg_ice_loop_free(w->ice_loop);
 	rg_relay_ctx_free(ctx);
 	return NULL;
 }
@@ -85,10 +151,16 @@ int rg_workers_start(unsigned n, char **err)
 		epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev);
 		g_mutex_init(&w->retire_lock);
 		w->retired = g_ptr_array_new();
+		g_mutex_init(&w->pending_lock);
+		w->dtls_pending = g_ptr_array_new();
 		char name[32];
 		snprintf(name, sizeof(name), "rg-worker-%u", i);
 		w->thread = g_thread_new(name, worker_main, w);
 	}
+	/* signalling creates ICE agents on a worker's loop: wait until every loop exists */
+	for (unsigned i = 0; i < n; i++)
+		while (!__atomic_load_n(&rg_workers[i].ice_loop, __ATOMIC_ACQUIRE))
+			g_usleep(1000);
 	return 0;
 }
 
@@ -112,6 +184,8 @@ void rg_workers_stop(void)
 		close(w->evfd);
 		g_ptr_array_free(w->retired, TRUE);
 		g_mutex_clear(&w->retire_lock);
+		g_ptr_array_free(w->dtls_pending, TRUE);
+		g_mutex_clear(&w->pending_lock);
 	}
 	/* Counters are kept: fold them into the global array before the workers go. */
 	for (unsigned i = 0; i < rg_num_workers; i++)
@@ -137,6 +211,14 @@ int rg_worker_add_sock(rg_worker *w, rg_sock *s)
 		return -errno;
 	__atomic_fetch_add(&w->nsocks, 1, __ATOMIC_RELAXED);
 	return 0;
+}
+
+void rg_worker_watch_dtls(rg_worker *w, rg_webrtc *wt)
+{
+	g_mutex_lock(&w->pending_lock);
+	g_ptr_array_add(w->dtls_pending, wt);
+	g_mutex_unlock(&w->pending_lock);
+	wake(w);
 }
 
 void rg_worker_retire_sock(rg_worker *w, rg_sock *s)

@@ -15,6 +15,8 @@
 #include "stats.h"
 
 struct rg_sock;
+struct rg_ice_loop;
+struct rg_webrtc;
 
 typedef struct rg_worker {
 	unsigned index;
@@ -25,6 +27,9 @@ typedef struct rg_worker {
 	GPtrArray *retired;      /* rg_sock* waiting to be freed by this worker */
 	volatile int stop;
 	unsigned nsocks;         /* sockets registered (approximate, for balancing) */
+	struct rg_ice_loop *ice_loop;  /* libnice timers and ICE sockets of this worker's calls */
+	GMutex pending_lock;
+	GPtrArray *dtls_pending; /* rg_webrtc* whose DTLS handshake the worker drives (timers, start) */
 	uint64_t ctr[RG_CTR__MAX] __attribute__((aligned(64)));  /* written only by this worker */
 } rg_worker;
 
@@ -37,5 +42,7 @@ void rg_workers_stop(void);
 rg_worker *rg_worker_pick(void);
 int rg_worker_add_sock(rg_worker *w, struct rg_sock *s);
 void rg_worker_retire_sock(rg_worker *w, struct rg_sock *s);
+/* Hand a WebRTC leg to its worker until its DTLS handshake is done (holds a call reference). */
+void rg_worker_watch_dtls(rg_worker *w, struct rg_webrtc *wt);
 
 #endif

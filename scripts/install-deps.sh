@@ -19,13 +19,17 @@ BUILD_DEPS=(
 	libclang-rt-14-dev
 )
 
-# Libraries: ICE (libnice), DTLS-SRTP (OpenSSL 3, libsrtp2). Transcoding ones come with their code.
+# Libraries: ICE (libnice), DTLS-SRTP (OpenSSL 3, libsrtp2), codecs/ (Opus, spandsp for G.711/G.722/
+# PLC/DTMF, opencore AMR-NB/AMR-WB decoding, vo-amrwbenc AMR-WB encoding).
 LIB_DEPS=(
 	libnice-dev
 	libsrtp2-dev
 	libssl-dev
-	# libopus-dev
-	# libspandsp-dev
+	libopus-dev
+	libspandsp-dev
+	libopencore-amrnb-dev
+	libopencore-amrwb-dev
+	libvo-amrwbenc-dev
 )
 
 # Integration tests: a real Kamailio and SIPp against the daemon, packet capture and crafting.
@@ -35,6 +39,7 @@ TEST_DEPS=(
 	tcpdump
 	python3
 	python3-scapy
+	python3-aiortc
 	procps
 	iproute2
 )

@@ -259,8 +259,11 @@ static void test_bad_requests(void)
 	g_autoptr(reply) a2 = ng("answer", "call-id", "unknown-call", "from-tag", "a", "sdp", sdp, NULL);
 	assert_error(a2, "No to-tag");
 	g_autoptr(reply) s = ng("offer", "call-id", "srtp", "from-tag", "a", "sdp", sdp,
-				"transport-protocol", "RTP/SAVP", NULL);
-	assert_error(s, "transport-protocol");
+				"transport-protocol", "RTP/SAVP", "DTLS", "off", NULL);
+	assert_error(s, "SDES-SRTP is not supported yet");
+	g_autoptr(reply) s2 = ng("offer", "call-id", "srtp", "from-tag", "a", "sdp", sdp,
+				 "transport-protocol", "RTP/XYZ", NULL);
+	assert_error(s2, "Unsupported transport-protocol");
 	g_assert_cmpuint(rg_calls_count(), ==, 0);
 }
 

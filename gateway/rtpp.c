@@ -1,0 +1,416 @@
+/* rtpproxy control sockets and the reply cache (ref 1).
+ *
+ * udp:/udp6: and unix-dgram: datagrams are "<cookie> <command>"; the answer "<cookie> <answer>"
+ * goes back to the sender from the address it targeted (IP_PKTINFO), and is cached per (sender,
+ * cookie) for 30-60 s so a retransmitted U is never run twice. unix: is a stream socket without
+ * cookies: each read is one command (Kamailio writes one, reads the answer, closes).
+ * Everything here runs on the main GMainContext. The socket list and the cache are owned by this
+ * file, created by rtpp_start/rtpp_listen and freed by rtpp_stop. */
+#include "rtpp.h"
+#include "call.h"
+#include "log.h"
+#include "stats.h"
+
+#include <errno.h>
+#include <glib-unix.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+typedef enum { RS_DGRAM, RS_STREAM_LISTEN, RS_STREAM_CONN } rs_kind;
+
+typedef struct rtpp_sock {
+	rs_kind kind;
+	int fd;
+	GSource *src;
+	char *spec;
+	char *path;          /* unix listeners: the socket file, removed by rtpp_stop */
+	int64_t last;        /* connections: last activity (unix s) */
+} rtpp_sock;
+
+#define MAX_CONNS 128
+#define CONN_IDLE_S 30
+#define CACHE_GEN_S 30
+
+static GPtrArray *socks;           /* rtpp_sock*: listeners and open connections */
+static GMainContext *rtpp_ctx;
+static GHashTable *cache_cur, *cache_old;   /* "sender cookie" -> GBytes answer */
+static int64_t cache_rotated;
+
+static GHashTable *cache_new(void)
+{
+	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
+}
+
+static void cache_age(void)
+{
+	int64_t now = rg_now();
+	if (!cache_cur) {
+		cache_cur = cache_new();
+		cache_old = cache_new();
+		cache_rotated = now;
+	}
+	if (now - cache_rotated >= CACHE_GEN_S) {
+		g_hash_table_destroy(cache_old);
+		cache_old = cache_cur;
+		cache_cur = cache_new();
+		cache_rotated = now;
+	}
+}
+
+static char *cache_key(const struct sockaddr_storage *ss, socklen_t sl, const char *cookie, size_t clen)
+{
+	GString *k = g_string_sized_new(sl * 2 + clen + 2);
+	for (socklen_t i = 0; i < sl; i++)
+		g_string_append_printf(k, "%02x", ((const uint8_t *)ss)[i]);
+	g_string_append_c(k, ' ');
+	g_string_append_len(k, cookie, (gssize)clen);
+	return g_string_free(k, FALSE);
+}
+
+static void sock_free(rtpp_sock *s)
+{
+	if (s->src) {
+		g_source_destroy(s->src);
+		g_source_unref(s->src);
+	}
+	if (s->fd >= 0)
+		close(s->fd);
+	if (s->path)
+		unlink(s->path);
+	g_free(s->path);
+	g_free(s->spec);
+	g_free(s);
+}
+
+static bool is_space(char ch)
+{
+	return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\0';
+}
+
+/* ---- datagram sockets (udp, udp6, unix-dgram) ---- */
+
+static void send_answer(rtpp_sock *s, const void *data, size_t len, const struct sockaddr_storage *to,
+			socklen_t tolen, const struct msghdr *in)
+{
+	struct iovec iov = { (void *)data, len };
+	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov, .msg_iovlen = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} cb;
+	/* answer from the address the command was sent to (a wildcard bind would pick any) */
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(in); c; c = CMSG_NXTHDR((struct msghdr *)in, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			pi.ipi_spec_dst = pi.ipi_addr;
+			pi.ipi_ifindex = 0;
+			mh.msg_control = cb.buf;
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			struct cmsghdr *o = CMSG_FIRSTHDR(&mh);
+			o->cmsg_level = IPPROTO_IP;
+			o->cmsg_type = IP_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+			mh.msg_control = cb.buf;
+			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
+			struct cmsghdr *o = CMSG_FIRSTHDR(&mh);
+			o->cmsg_level = IPPROTO_IPV6;
+			o->cmsg_type = IPV6_PKTINFO;
+			o->cmsg_len = CMSG_LEN(sizeof(pi));
+			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
+		}
+	}
+	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0)
+		rg_log(RG_LOG_WARN, "rtpproxy %s: sending answer: %s", s->spec, strerror(errno));
+}
+
+static void handle_datagram(rtpp_sock *s, const char *buf, size_t n, const struct sockaddr_storage *from,
+			    socklen_t fromlen, const struct msghdr *mh)
+{
+	size_t i = 0;
+	while (i < n && is_space(buf[i]))
+		i++;
+	size_t cstart = i;
+	while (i < n && !is_space(buf[i]))
+		i++;
+	size_t clen = i - cstart;
+	if (clen == 0) {
+		rg_ctr_inc(RG_CTR_RTPP_ERRORS);
+		rg_log(RG_LOG_WARN, "rtpproxy %s: datagram of %zu bytes without a cookie dropped", s->spec, n);
+		return;
+	}
+	const char *cookie = buf + cstart;
+	bool can_answer = fromlen > sizeof(sa_family_t);   /* an unbound unix sender has no address */
+	cache_age();
+	char *key = cache_key(from, fromlen, cookie, clen);
+	GBytes *ans = g_hash_table_lookup(cache_cur, key);
+	if (!ans)
+		ans = g_hash_table_lookup(cache_old, key);
+	if (ans) {
+		rg_ctr_inc(RG_CTR_RTPP_RETRANSMITS);
+		rg_log(RG_LOG_DEBUG, "rtpproxy: retransmission of cookie %.*s answered from cache", (int)MIN(clen, 64),
+		       cookie);
+		g_bytes_ref(ans);
+		g_free(key);
+	} else {
+		GString *r = g_string_sized_new(clen + 64);
+		g_string_append_len(r, cookie, (gssize)clen);
+		g_string_append_c(r, ' ');
+		size_t room = clen + 1 < RTPP_REPLY_MAX ? RTPP_REPLY_MAX - clen - 1 : 4;
+		rtpp_process(buf + i, n - i, room, r);
+		size_t rl = r->len;
+		ans = g_bytes_new_take(g_string_free(r, FALSE), rl);
+		g_hash_table_insert(cache_cur, key, g_bytes_ref(ans));
+	}
+	gsize al;
+	const void *ad = g_bytes_get_data(ans, &al);
+	if (can_answer)
+		send_answer(s, ad, al, from, fromlen, mh);
+	else
+		rg_log(RG_LOG_WARN, "rtpproxy %s: sender has no address (unbound unix socket): answer dropped",
+		       s->spec);
+	g_bytes_unref(ans);
+}
+
+static gboolean dgram_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	rtpp_sock *s = data;
+	static char buf[65536];
+	for (int round = 0; round < 64; round++) {
+		struct sockaddr_storage from;
+		struct iovec iov = { buf, sizeof(buf) - 1 };
+		union {
+			char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+			struct cmsghdr align;
+		} cb;
+		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
+				     .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
+		memset(&from, 0, sizeof(from));
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		if (n < 0)
+			break;
+		if (mh.msg_flags & MSG_TRUNC) {
+			rg_ctr_inc(RG_CTR_RTPP_ERRORS);
+			rg_log(RG_LOG_WARN, "rtpproxy %s: oversized datagram dropped", s->spec);
+			continue;
+		}
+		handle_datagram(s, buf, (size_t)n, &from, mh.msg_namelen, &mh);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- unix stream sockets ---- */
+
+static void conn_close(rtpp_sock *c)
+{
+	g_ptr_array_remove(socks, c);
+	sock_free(c);
+}
+
+static gboolean conn_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	rtpp_sock *c = data;
+	char buf[8192];
+	ssize_t n = read(fd, buf, sizeof(buf));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return G_SOURCE_CONTINUE;
+	if (n <= 0) {   /* peer closed: destroying the source inside its own dispatch is allowed */
+		conn_close(c);
+		return G_SOURCE_REMOVE;
+	}
+	c->last = rg_now();
+	GString *r = g_string_sized_new(64);
+	rtpp_process(buf, (size_t)n, RTPP_REPLY_MAX, r);
+	if (write(fd, r->str, r->len) != (ssize_t)r->len)
+		rg_log(RG_LOG_WARN, "rtpproxy %s: writing answer: %s", c->spec, strerror(errno));
+	g_string_free(r, TRUE);
+	return G_SOURCE_CONTINUE;
+}
+
+static void conns_sweep(int64_t now, bool need_room)
+{
+	rtpp_sock *oldest = NULL;
+	unsigned n = 0;
+	for (guint i = 0; i < socks->len;) {
+		rtpp_sock *c = socks->pdata[i];
+		if (c->kind != RS_STREAM_CONN) {
+			i++;
+			continue;
+		}
+		if (now - c->last >= CONN_IDLE_S) {
+			conn_close(c);
+			continue;
+		}
+		if (!oldest || c->last < oldest->last)
+			oldest = c;
+		n++;
+		i++;
+	}
+	if (need_room && n >= MAX_CONNS && oldest) {
+		rg_log(RG_LOG_WARN, "rtpproxy %s: too many open connections, closing the oldest", oldest->spec);
+		conn_close(oldest);
+	}
+}
+
+static gboolean listen_readable(gint fd, GIOCondition cond, gpointer data)
+{
+	rtpp_sock *l = data;
+	for (int round = 0; round < 16; round++) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (cfd < 0)
+			break;
+		conns_sweep(rg_now(), true);
+		rtpp_sock *c = g_new0(rtpp_sock, 1);
+		c->kind = RS_STREAM_CONN;
+		c->fd = cfd;
+		c->spec = g_strdup(l->spec);
+		c->last = rg_now();
+		c->src = g_unix_fd_source_new(cfd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+		g_source_set_callback(c->src, (GSourceFunc)(void (*)(void))conn_readable, c, NULL);
+		g_source_attach(c->src, rtpp_ctx);
+		g_ptr_array_add(socks, c);
+	}
+	return G_SOURCE_CONTINUE;
+}
+
+/* ---- listeners ---- */
+
+static int bind_unix(const char *spec, const char *path, int type, char **err)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		*err = g_strdup_printf("rtpproxy socket %s: path too long", spec);
+		return -ENAMETOOLONG;
+	}
+	strcpy(sun.sun_path, path);
+	struct stat st;
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		/* left over from an earlier run, unless someone still answers there */
+		int probe = socket(AF_UNIX, type | SOCK_CLOEXEC, 0);
+		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sun, sizeof(sun)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (live) {
+			*err = g_strdup_printf("rtpproxy socket %s: another process listens there", spec);
+			return -EADDRINUSE;
+		}
+		unlink(path);
+	}
+	int fd = socket(AF_UNIX, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 64) < 0)) {
+		int e = errno;
+		*err = g_strdup_printf("rtpproxy socket %s: %s", spec, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static int bind_udp(const char *spec, const struct sockaddr_storage *ss, socklen_t sl, char **err)
+{
+	int fd = socket(ss->ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*err = g_strdup_printf("rtpproxy socket %s: %s", spec, strerror(errno));
+		return -errno;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));   /* as NG's sockets */
+	if (ss->ss_family == AF_INET6) {
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	} else {
+		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	}
+	if (bind(fd, (const struct sockaddr *)ss, sl) < 0) {
+		int e = errno;
+		*err = g_strdup_printf("rtpproxy socket %s: bind: %s", spec, strerror(e));
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+int rtpp_listen(const char *spec, GMainContext *ctx, char **err)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	char *path = NULL;
+	int fd;
+	rs_kind kind = RS_DGRAM;
+	if (g_str_has_prefix(spec, "unix-dgram:")) {
+		path = g_strdup(spec + strlen("unix-dgram:"));
+		if (!*path) {
+			*err = g_strdup_printf("'%s': empty socket path", spec);
+			g_free(path);
+			return -EINVAL;
+		}
+		fd = bind_unix(spec, path, SOCK_DGRAM, err);
+	} else {
+		if (rg_parse_listen_rtpproxy(spec, &ss, &sl, &path, err) < 0)
+			return -EINVAL;
+		if (path) {
+			kind = RS_STREAM_LISTEN;
+			fd = bind_unix(spec, path, SOCK_STREAM, err);
+		} else {
+			fd = bind_udp(spec, &ss, sl, err);
+		}
+	}
+	if (fd < 0) {
+		g_free(path);
+		return fd;
+	}
+	if (!socks)
+		socks = g_ptr_array_new();
+	rtpp_ctx = ctx;
+	rtpp_sock *s = g_new0(rtpp_sock, 1);
+	s->kind = kind;
+	s->fd = fd;
+	s->spec = g_strdup(spec);
+	s->path = path;
+	s->src = g_unix_fd_source_new(fd, G_IO_IN);
+	GSourceFunc cb = kind == RS_DGRAM ? (GSourceFunc)(void (*)(void))dgram_readable
+					  : (GSourceFunc)(void (*)(void))listen_readable;
+	g_source_set_callback(s->src, cb, s, NULL);
+	g_source_attach(s->src, ctx);
+	g_ptr_array_add(socks, s);
+	cache_age();
+	rg_log(RG_LOG_INFO, "rtpproxy control listening on %s", spec);
+	return 0;
+}
+
+int rtpp_start(const rg_config *cfg, GMainContext *ctx, char **err)
+{
+	rtpp_set_timeouts(cfg->timeout, cfg->silent_timeout, cfg->offer_timeout);
+	for (guint i = 0; cfg->listen_rtpproxy && i < cfg->listen_rtpproxy->len; i++) {
+		int ret = rtpp_listen(cfg->listen_rtpproxy->pdata[i], ctx, err);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+void rtpp_stop(void)
+{
+	if (socks) {
+		for (guint i = 0; i < socks->len; i++)
+			sock_free(socks->pdata[i]);
+		g_ptr_array_free(socks, TRUE);
+		socks = NULL;
+	}
+	if (cache_cur) {
+		g_hash_table_destroy(cache_cur);
+		g_hash_table_destroy(cache_old);
+		cache_cur = cache_old = NULL;
+	}
+}

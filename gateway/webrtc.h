@@ -1,0 +1,57 @@
+/* The WebRTC transport of one media leg: ICE (ice/rg_ice), DTLS-SRTP (dtls/rg_dtls) and SRTP.
+ * An rg_webrtc is owned by its rg_media (media->wrtc), created and configured by signalling with
+ * the call lock held, and freed with the media (rg_webrtc_free retires the ICE agent; the worker
+ * frees it between two batches). Packets of the leg enter in the ICE receive callback, on the
+ * call's worker; DTLS handshakes are driven by the worker (rg_worker_watch_dtls), which holds a
+ * call reference while it watches one. */
+#ifndef RG_WEBRTC_H
+#define RG_WEBRTC_H
+
+#include "call.h"
+#include "ng.h"
+#include "rg_dtls.h"
+#include "rg_ice.h"
+
+typedef struct rg_webrtc {
+	rg_media *media;
+	rg_call *call;              /* the media's call (no reference of its own) */
+	rg_ice_agent *ice;
+	rg_dtls *dtls;
+	rg_srtp *srtp;              /* once DTLS is connected */
+	enum rg_dtls_setup local_setup;   /* what we write in a=setup */
+	bool controlling, lite;
+	bool dtls_started, watched, failure_logged;
+	int ice_state;              /* rg_ice_state, written from any thread */
+	int64_t watch_since;
+	char *remote_mid;           /* a=mid the party used, repeated in our answer */
+	uint64_t srtp_errors, dtls_datagrams, no_keys_drops;
+} rg_webrtc;
+
+/* Process-wide certificate (ECDSA P-256) and its SHA-256 fingerprint: engine start/stop. */
+int rg_webrtc_init(char **err);
+void rg_webrtc_cleanup(void);
+
+/* A party's own SDP for media sm terminates DTLS-SRTP (a fingerprint and an SRTP profile). */
+bool rg_webrtc_sdp_wants(const sdp_session *s, const sdp_media *sm);
+/* Make media m a WebRTC leg (call lock held). */
+rg_webrtc *rg_webrtc_new(rg_media *m, bool controlling, bool lite, const char **err);
+void rg_webrtc_free(rg_webrtc *wt);
+/* Apply the party's own SDP: ICE credentials and candidates, fingerprint, a=setup. In an offer
+ * from the party (is_answer false) our DTLS role follows from its a=setup and ng's DTLS=;
+ * in its answer to our offer, from its a=setup. NULL or an error text. */
+const char *rg_webrtc_remote(rg_webrtc *wt, const sdp_session *s, const sdp_media *sm,
+			     bool is_answer, const ng_req *r);
+/* Our side in the SDP toward the party: port and address of our ICE candidate, ICE
+ * credentials and candidates, fingerprint, a=setup, rtcp-mux, SRTP profile. */
+void rg_webrtc_write_sdp(rg_webrtc *wt, sdp_session *s, sdp_media *sm, bool is_answer,
+			 const ng_req *r);
+/* Strip what belongs to a terminated DTLS-SRTP/ICE transport (toward a plain leg). */
+void rg_webrtc_strip_sdp(sdp_media *sm);
+
+/* Worker, call lock held: protect in place (cap = buffer size) and send to the party. */
+int rg_webrtc_send(rg_webrtc *wt, uint8_t *buf, size_t len, size_t cap, bool is_rtcp);
+/* Worker: drive the DTLS handshake; ms until the next deadline, -1 when done watching. */
+int rg_webrtc_dtls_tick(rg_webrtc *wt);
+void rg_webrtc_unwatch(rg_webrtc *wt);
+
+#endif
