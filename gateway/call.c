@@ -1,6 +1,7 @@
 #include "call.h"
 #include "log.h"
 #include "stats.h"
+#include "sdes.h"
 #include "webrtc.h"
 #include "worker.h"
 
@@ -68,6 +69,7 @@ void rg_call_ref(rg_call *c)
 static void media_free(rg_media *m)
 {
 	rg_webrtc_free(m->wrtc);
+	rg_sdes_free(m->sdes);
 	g_free(m->type);
 	g_free(m->proto);
 	g_free(m);

@@ -75,6 +75,8 @@ static const ng_flag_def flag_defs[] = {
 #undef F
 #undef NOOP
 
+static void add_sdes(ng_req *r, rg_str v);
+
 static void set_flag(ng_req *r, rg_str f)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(flag_defs); i++) {
@@ -85,7 +87,11 @@ static void set_flag(ng_req *r, rg_str f)
 		return;
 	}
 	rg_str rest;
-	if (rg_str_prefix(f, "codec-", &rest) || rg_str_prefix(f, "SDES-", &rest) ||
+	if (rg_str_prefix(f, "SDES-", &rest)) {   /* the same as an item of the SDES list */
+		add_sdes(r, rest);
+		return;
+	}
+	if (rg_str_prefix(f, "codec-", &rest) ||
 	    rg_str_prefix(f, "OSRTP-", &rest) || rg_str_prefix(f, "T38-", &rest) ||
 	    rg_str_prefix(f, "endpoint-learning", &rest) || rg_str_prefix(f, "ICE-", &rest) ||
 	    rg_str_flag_eq(f, "always-transcode") || rg_str_flag_eq(f, "single-codec") ||
@@ -134,7 +140,7 @@ static void set_mux(ng_req *r, rg_str v)
 
 /* ---- keys: one table ---- */
 enum key_kind { K_STR, K_INT, K_LIST_FLAGS, K_LIST_REPLACE, K_LIST_MUX, K_LIST_DIRECTION,
-		K_RECEIVED_FROM, K_LIST_SUPPORTS, K_UNSUPPORTED, K_IGNORE };
+		K_RECEIVED_FROM, K_LIST_SUPPORTS, K_LIST_SDES, K_UNSUPPORTED, K_IGNORE };
 typedef struct ng_key_def {
 	const char *name;
 	enum key_kind kind;
@@ -172,7 +178,7 @@ static const ng_key_def key_defs[] = {
 	{ "TOS", K_IGNORE, 0, "accepted" },
 	{ "repacketize", K_IGNORE, 0, "accepted" },
 	{ "codec", K_UNSUPPORTED, 0, "codec manipulation (comes with transcoding)" },
-	{ "SDES", K_UNSUPPORTED, 0, "SDES-SRTP (comes with WebRTC support)" },
+	{ "SDES", K_LIST_SDES, 0, "SDES-SRTP: off, no-<suite>, only-<suite>" },
 	{ "T.38", K_UNSUPPORTED, 0, "T.38" },
 	{ "ptime", K_UNSUPPORTED, 0, "repacketization (comes with transcoding)" },
 	{ "OSRTP", K_UNSUPPORTED, 0, "opportunistic SRTP" },
@@ -197,6 +203,17 @@ static void list_each(ng_req *r, const be_node *n, void (*fn)(ng_req *, rg_str),
 		else
 			ng_warn(r, "non-string item in '%s' ignored", what);
 	}
+}
+
+static void add_sdes(ng_req *r, rg_str v)
+{
+	rg_str rest;
+	if (rg_str_flag_eq(v, "off"))
+		r->sdes_off = true;
+	else if ((rg_str_prefix(v, "no-", &rest) || rg_str_prefix(v, "only-", &rest)) && r->n_sdes < G_N_ELEMENTS(r->sdes))
+		r->sdes[r->n_sdes++] = v;
+	else
+		ng_warn(r, "Unsupported 'SDES' flag ignored: '" RG_STR_FMT "'", RG_STR_ARG(v));
 }
 
 static void set_supports(ng_req *r, rg_str v)
@@ -264,6 +281,9 @@ const char *ng_req_parse(ng_req *r, const be_node *dict)
 			} else {
 				ng_warn(r, "'received-from' should be [family, address]; ignored");
 			}
+			break;
+		case K_LIST_SDES:
+			list_each(r, n, add_sdes, "SDES");
 			break;
 		case K_LIST_SUPPORTS:
 			list_each(r, n, set_supports, "supports");

@@ -33,6 +33,9 @@ typedef struct ng_req {
 	/* rtcp-mux list */
 	bool mux_offer, mux_demux, mux_accept, mux_reject, mux_require;
 	bool supports_load_limit;
+	rg_str sdes[8];             /* "SDES" list items: off, no-<suite>, only-<suite> */
+	unsigned n_sdes;
+	bool sdes_off;
 	GString *warnings;          /* "; "-separated, owned by the request */
 } ng_req;
 

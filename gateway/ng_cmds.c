@@ -3,6 +3,7 @@
 #include "ng.h"
 #include "log.h"
 #include "sdp_rewrite.h"
+#include "sdes.h"
 #include "webrtc.h"
 #include "stats.h"
 #include "worker.h"
@@ -136,22 +137,34 @@ static const char *offer_webrtc(rg_media *mf, rg_media *mt, const sdp_session *s
 				const sdp_media *sm, ng_req *r)
 {
 	const char *err = NULL;
+	bool explicit_tp = rg_str_is_set(r->transport_protocol);
 	if (rg_webrtc_sdp_wants(sdp, sm) && !mf->wrtc && !rg_webrtc_new(mf, false, false, &err))
 		return err;
 	if (mf->wrtc && sm->port && (err = rg_webrtc_remote(mf->wrtc, sdp, sm, false, r)))
 		return err;
+	/* SDES from the offerer is terminated only when the recipient gets another protocol;
+	 * without transport-protocol the a=crypto lines pass through end to end */
+	if (!mf->wrtc && (mf->sdes || (explicit_tp && rg_sdes_sdp_has(sdp, sm))) && sm->port &&
+	    (err = rg_sdes_take_offer(mf, sm, r)))
+		return err;
 	char *target = rg_str_is_set(r->transport_protocol) ? rg_str_dup(r->transport_protocol)
 							    : g_strdup(sm->proto);
-	bool terminate = sm->port && is_srtp_proto(target) &&
-			 (mf->wrtc || rg_str_is_set(r->transport_protocol));
+	bool terminate = sm->port && is_srtp_proto(target) && (mf->wrtc || mf->sdes || explicit_tp);
+	bool ice_force = rg_str_is_set(r->ice) && rg_str_eq_c(r->ice, "force");
+	bool want_sdes = terminate && (dtls_off(r) || (!ice_force && g_str_has_prefix(target, "RTP/")));
 	g_free(target);
 	if (!terminate) {
 		if (rg_str_is_set(r->ice) && rg_str_eq_c(r->ice, "force"))
 			ng_warn(r, "ICE=force on a plain RTP leg is not supported: ICE attributes removed");
 		return NULL;
 	}
-	if (dtls_off(r))
-		return "SDES-SRTP is not supported yet (use DTLS-SRTP)";
+	if (want_sdes) {
+		if (r->sdes_off)
+			return "SRTP requested with both DTLS and SDES off";
+		if (!mt->wrtc)
+			rg_sdes_new(mt);
+		return NULL;
+	}
 	if (!mt->wrtc && !rg_webrtc_new(mt, true, false, &err))
 		return err;
 	return NULL;
@@ -385,6 +398,8 @@ const char *ng_cmd_answer(ng_req *r, be_buf *reply)
 		rg_media *mo = ma->peer;
 		apply_party_sdp(ma, sdp, sm, r);
 		if (ma->wrtc && sm->port && (err = rg_webrtc_remote(ma->wrtc, sdp, sm, true, r)))
+			goto unlock;
+		if (ma->sdes && ma->sdes->n_offered && sm->port && (err = rg_sdes_take_answer(ma, sm)))
 			goto unlock;
 		if (!ma->wrtc && rg_webrtc_sdp_wants(sdp, sm))
 			ng_warn(r, "answer has DTLS-SRTP for media %u that was offered as plain RTP", i + 1);

@@ -1,6 +1,7 @@
 #include "relay.h"
 #include "log.h"
 #include "rtp.h"
+#include "sdes.h"
 #include "webrtc.h"
 
 #include <errno.h>
@@ -189,6 +190,18 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 		bool is_rtcp = in_st->is_rtcp || (m->rtcp_mux && rtp_is_rtcp(p, len));
 		if (is_rtcp && !in_st->is_rtcp)
 			st = &m->rtcp;      /* muxed RTCP: count and learn on the RTCP stream */
+		if (m->sdes && m->sdes->srtp) {
+			/* SDES-SRTP leg: authenticate and decrypt in place (RFC 3711 3.3, 3.4) */
+			size_t l = len;
+			int e = is_rtcp ? rg_srtp_unprotect_rtcp(m->sdes->srtp, ctx->buf[i], &l)
+					: rg_srtp_unprotect_rtp(m->sdes->srtp, ctx->buf[i], &l);
+			if (e < 0) {
+				w->ctr[RG_CTR_DROP_SRTP]++;
+				st->errors++;
+				continue;
+			}
+			len = (unsigned)l;
+		}
 		if (is_rtcp) {
 			rtcp_info ri;
 			if (rtcp_parse(p, len, &ri) < 0) {
@@ -232,6 +245,16 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 		rg_stream *ost = (is_rtcp && !peer->rtcp_mux) ? &peer->rtcp : &peer->rtp;
 		const rg_endpoint *dst = destination(ost);
 		rg_sock *out = ost->sock;
+		if (peer->sdes && dst && out) {
+			size_t l = len;
+			if (!peer->sdes->srtp ||
+			    (is_rtcp ? rg_srtp_protect_rtcp(peer->sdes->srtp, ctx->buf[i], &l, RG_RELAY_MTU)
+				     : rg_srtp_protect_rtp(peer->sdes->srtp, ctx->buf[i], &l, RG_RELAY_MTU)) < 0) {
+				w->ctr[RG_CTR_DROP_NO_PEER]++;
+				continue;
+			}
+			len = (unsigned)l;
+		}
 		if (!dst || !out) {
 			w->ctr[RG_CTR_DROP_NO_PEER]++;
 			continue;
@@ -297,6 +320,14 @@ void rg_relay_forward(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, size_
 		if (!dst || !ost->sock) {
 			w->ctr[RG_CTR_DROP_NO_PEER]++;
 			return;
+		}
+		if (peer->sdes) {
+			if (!peer->sdes->srtp ||
+			    (is_rtcp ? rg_srtp_protect_rtcp(peer->sdes->srtp, buf, &len, cap)
+				     : rg_srtp_protect_rtp(peer->sdes->srtp, buf, &len, cap)) < 0) {
+				w->ctr[RG_CTR_DROP_NO_PEER]++;
+				return;
+			}
 		}
 		if (sendto(ost->sock->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&dst->ss, dst->len) < 0) {
 			w->ctr[RG_CTR_DROP_SEND]++;

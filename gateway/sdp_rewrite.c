@@ -1,5 +1,6 @@
 #include "sdp_rewrite.h"
 #include "log.h"
+#include "sdes.h"
 #include "webrtc.h"
 
 #include <stdio.h>
@@ -83,7 +84,9 @@ char *rg_sdp_rewrite(sdp_session *sdp, rg_party *to, const ng_req *r, bool is_an
 			sdp_conn_set(&sm->conn, addrtype(lm->iface), lm->iface->advertised);
 		if (lm->wrtc)
 			rg_webrtc_write_sdp(lm->wrtc, sdp, sm, is_answer, r);
-		else if (lm->peer && lm->peer->wrtc)
+		else if (lm->sdes)
+			rg_sdes_write_sdp(lm, sm, is_answer, r);
+		else if (lm->peer && (lm->peer->wrtc || lm->peer->sdes))
 			rg_webrtc_strip_sdp(sm);   /* what the other leg's transport needed stays there */
 	}
 	if (!first)
