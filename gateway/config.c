@@ -62,7 +62,7 @@ static const opt_def opt_defs[] = {
 	  "UDP address for the NG protocol (repeatable; default 127.0.0.1:2223)", "[IP:]PORT" },
 	{ "listen-rtpproxy", 0, K_RTPPROXY, OFF(listen_rtpproxy), 0, 0,
 	  "Socket for the rtpproxy protocol (repeatable; default udp:127.0.0.1:7722)",
-	  "udp[6]:IP:PORT|unix:PATH" },
+	  "udp[6]:IP:PORT|unix:PATH|unix-dgram:PATH" },
 	{ "port-min", 'm', K_UINT, OFF(port_min), 1024, 65535, "Lowest media port (default 30000)", "INT" },
 	{ "port-max", 'M', K_UINT, OFF(port_max), 1024, 65535, "Highest media port (default 40000)", "INT" },
 	{ "timeout", 'o', K_UINT, OFF(timeout), 0, MAX_TIMEOUT,
@@ -381,8 +381,10 @@ int rg_parse_listen_rtpproxy(const char *spec, struct sockaddr_storage *ss, sock
 			     char **err)
 {
 	*path = NULL;
-	if (spec && g_str_has_prefix(spec, "unix:")) {
-		const char *p = spec + 5;
+	size_t pfx = spec && g_str_has_prefix(spec, "unix:") ? 5
+		   : spec && g_str_has_prefix(spec, "unix-dgram:") ? 11 : 0;
+	if (pfx) {
+		const char *p = spec + pfx;
 		if (!*p) {
 			set_err(err, "'%s': empty socket path", spec);
 			return -EINVAL;
@@ -404,7 +406,8 @@ int rg_parse_listen_rtpproxy(const char *spec, struct sockaddr_storage *ss, sock
 	else if (spec && g_str_has_prefix(spec, "udp6:"))
 		ret = parse_hostport(spec + 5, AF_INET6, ss, len, &e);
 	else {
-		set_err(err, "'%s' is not udp:IP:PORT, udp6:[IP]:PORT or unix:PATH", spec ? spec : "");
+		set_err(err, "'%s' is not udp:IP:PORT, udp6:[IP]:PORT, unix:PATH or unix-dgram:PATH",
+			spec ? spec : "");
 		return -EINVAL;
 	}
 	if (ret) {
@@ -502,10 +505,12 @@ static bool parse_bool_text(const char *s, bool *out)
 
 static void rtpproxy_normalise(char **spec)
 {
-	/* make a relative unix: path absolute, the daemon does chdir("/") */
-	if (g_str_has_prefix(*spec, "unix:") && !g_path_is_absolute(*spec + 5)) {
-		char *abs = make_absolute(*spec + 5);
-		char *n = g_strconcat("unix:", abs, NULL);
+	/* make a relative unix: / unix-dgram: path absolute, the daemon does chdir("/") */
+	const char *scheme = g_str_has_prefix(*spec, "unix:") ? "unix:"
+			   : g_str_has_prefix(*spec, "unix-dgram:") ? "unix-dgram:" : NULL;
+	if (scheme && !g_path_is_absolute(*spec + strlen(scheme))) {
+		char *abs = make_absolute(*spec + strlen(scheme));
+		char *n = g_strconcat(scheme, abs, NULL);
 		g_free(abs);
 		g_free(*spec);
 		*spec = n;

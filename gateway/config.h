@@ -63,8 +63,8 @@ void rg_iface_clear(rg_iface_cfg *iface);
  * "localhost" is accepted as 127.0.0.1. 0 or -EINVAL with *err. */
 int rg_parse_listen(const char *spec, struct sockaddr_storage *ss, socklen_t *len, char **err);
 
-/* Parse an rtpproxy-protocol listen spec: "udp:IP:PORT", "udp6:[IP]:PORT" (brackets optional) or
- * "unix:PATH". For udp/udp6 fills *ss and *len, sets *path = NULL; for unix sets *path (g_malloc'd,
+/* Parse an rtpproxy-protocol listen spec: "udp:IP:PORT", "udp6:[IP]:PORT" (brackets optional),
+ * "unix:PATH" (stream socket) or "unix-dgram:PATH" (datagram socket). For udp/udp6 fills *ss and *len, sets *path = NULL; for unix sets *path (g_malloc'd,
  * caller frees) and zeroes *ss / *len = 0. 0 or -EINVAL with *err. */
 int rg_parse_listen_rtpproxy(const char *spec, struct sockaddr_storage *ss, socklen_t *len, char **path,
 			     char **err);

@@ -22,6 +22,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	if (rg_config_load(&cfg, G_N_ELEMENTS(args) - 1, args, &err) < 0)
 		abort();
 	g_ptr_array_set_size(cfg.listen_ng, 0);   /* no control socket: inputs go to ng_process() */
+	g_ptr_array_set_size(cfg.listen_rtpproxy, 0);
 	if (rg_engine_start(&cfg, NULL, &err) < 0)
 		abort();
 	return 0;
