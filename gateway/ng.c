@@ -1,6 +1,7 @@
 /* NG server: sockets, reply cache, request parsing and command dispatch. */
 #include "ng.h"
 #include "config.h"
+#include "ctl.h"
 #include "log.h"
 #include "stats.h"
 
@@ -425,8 +426,8 @@ done:
 
 /* ---- sockets and reply cache ---- */
 
-/* Replies are cached per (source address, cookie) in two generations; a generation is dropped
- * when it is 30-60 s old, so a retransmission within 30 s always gets the original reply. */
+/* Replies are cached per (sender, cookie) (ctl.h), so a retransmission within 30 s always gets
+ * the original reply and an offer never runs twice. */
 typedef struct ng_sock {
 	int fd;
 	GSource *src;
@@ -434,49 +435,26 @@ typedef struct ng_sock {
 } ng_sock;
 
 static GPtrArray *ng_socks;
-static GHashTable *cache_cur, *cache_old;
-static int64_t cache_rotated;
-
-static GHashTable *cache_new(void)
-{
-	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
-}
+static rg_ctl_cache cache;
 
 void ng_cache_age(void)
 {
-	int64_t now = rg_now();
-	if (!cache_cur) {
-		cache_cur = cache_new();
-		cache_old = cache_new();
-		cache_rotated = now;
-	}
-	if (now - cache_rotated >= 30) {
-		g_hash_table_destroy(cache_old);
-		cache_old = cache_cur;
-		cache_cur = cache_new();
-		cache_rotated = now;
-	}
-}
-
-static char *cache_key(const struct sockaddr_storage *ss, socklen_t sl, const char *cookie, size_t clen)
-{
-	GString *k = g_string_sized_new(sl * 2 + clen + 2);
-	for (socklen_t i = 0; i < sl; i++)
-		g_string_append_printf(k, "%02x", ((const uint8_t *)ss)[i]);
-	g_string_append_c(k, ' ');
-	g_string_append_len(k, cookie, (gssize)clen);
-	return g_string_free(k, FALSE);
+	rg_ctl_cache_age(&cache);
 }
 
 static gboolean ng_readable(gint fd, GIOCondition cond, gpointer data)
 {
 	static char buf[65536];
 	for (int round = 0; round < 64; round++) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		ssize_t n = recvfrom(fd, buf, sizeof(buf) - 1, MSG_DONTWAIT, (struct sockaddr *)&ss, &sl);
+		rg_ctl_msg m;
+		ssize_t n = rg_ctl_recv(fd, buf, sizeof(buf) - 1, &m);
 		if (n < 0)
 			break;
+		if (m.truncated) {
+			rg_ctr_inc(RG_CTR_NG_MALFORMED);
+			rg_log(RG_LOG_WARN, "NG: oversized datagram dropped");
+			continue;
+		}
 		char *sp = memchr(buf, ' ', (size_t)n);
 		if (!sp || sp == buf) {
 			rg_ctr_inc(RG_CTR_NG_MALFORMED);
@@ -484,17 +462,11 @@ static gboolean ng_readable(gint fd, GIOCondition cond, gpointer data)
 			continue;
 		}
 		size_t clen = (size_t)(sp - buf);
-		ng_cache_age();
-		char *key = cache_key(&ss, sl, buf, clen);
-		GBytes *cached = g_hash_table_lookup(cache_cur, key);
-		if (!cached)
-			cached = g_hash_table_lookup(cache_old, key);
-		GBytes *reply;
-		if (cached) {
+		char *key = NULL;
+		GBytes *reply = rg_ctl_cache_get(&cache, &m.from, m.fromlen, buf, clen, &key);
+		if (reply) {
 			rg_ctr_inc(RG_CTR_NG_RETRANSMITS);
-			rg_log(RG_LOG_DEBUG, "NG: retransmission of cookie %.*s answered from cache", (int)clen, buf);
-			reply = g_bytes_ref(cached);
-			g_free(key);
+			rg_log(RG_LOG_DEBUG, "NG: retransmission of cookie %.*s answered from cache", (int)MIN(clen, 64), buf);
 		} else {
 			size_t plen = 0;
 			char *payload = ng_process(sp + 1, (size_t)n - clen - 1, &plen);
@@ -504,12 +476,13 @@ static gboolean ng_readable(gint fd, GIOCondition cond, gpointer data)
 			g_free(payload);
 			size_t rl = r->len;
 			reply = g_bytes_new_take(g_string_free(r, FALSE), rl);
-			g_hash_table_insert(cache_cur, key, g_bytes_ref(reply));
+			rg_ctl_cache_put(&cache, key, reply);
 		}
 		gsize rl;
 		const void *rd = g_bytes_get_data(reply, &rl);
-		if (sendto(fd, rd, rl, 0, (struct sockaddr *)&ss, sl) < 0)
-			rg_log(RG_LOG_WARN, "NG: sending reply: %s", strerror(errno));
+		int e = rg_ctl_reply(fd, rd, rl, &m);
+		if (e < 0)
+			rg_log(RG_LOG_WARN, "NG: sending reply: %s", strerror(-e));
 		g_bytes_unref(reply);
 	}
 	return G_SOURCE_CONTINUE;
@@ -530,6 +503,7 @@ int ng_listen(const char *spec, GMainContext *ctx, char **err)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	rg_ctl_want_pktinfo(fd, ss.ss_family);
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0) {
 		int e = errno;
 		*err = g_strdup_printf("NG socket %s: bind: %s", spec, strerror(e));
@@ -565,9 +539,5 @@ void ng_shutdown(void)
 		g_ptr_array_free(ng_socks, TRUE);
 		ng_socks = NULL;
 	}
-	if (cache_cur) {
-		g_hash_table_destroy(cache_cur);
-		g_hash_table_destroy(cache_old);
-		cache_cur = cache_old = NULL;
-	}
+	rg_ctl_cache_clear(&cache);
 }

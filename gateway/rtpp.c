@@ -8,6 +8,7 @@
  * file, created by rtpp_start/rtpp_listen and freed by rtpp_stop. */
 #include "rtpp.h"
 #include "call.h"
+#include "ctl.h"
 #include "log.h"
 #include "stats.h"
 
@@ -34,43 +35,10 @@ typedef struct rtpp_sock {
 
 #define MAX_CONNS 128
 #define CONN_IDLE_S 30
-#define CACHE_GEN_S 30
 
 static GPtrArray *socks;           /* rtpp_sock*: listeners and open connections */
 static GMainContext *rtpp_ctx;
-static GHashTable *cache_cur, *cache_old;   /* "sender cookie" -> GBytes answer */
-static int64_t cache_rotated;
-
-static GHashTable *cache_new(void)
-{
-	return g_hash_table_new_full(g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
-}
-
-static void cache_age(void)
-{
-	int64_t now = rg_now();
-	if (!cache_cur) {
-		cache_cur = cache_new();
-		cache_old = cache_new();
-		cache_rotated = now;
-	}
-	if (now - cache_rotated >= CACHE_GEN_S) {
-		g_hash_table_destroy(cache_old);
-		cache_old = cache_cur;
-		cache_cur = cache_new();
-		cache_rotated = now;
-	}
-}
-
-static char *cache_key(const struct sockaddr_storage *ss, socklen_t sl, const char *cookie, size_t clen)
-{
-	GString *k = g_string_sized_new(sl * 2 + clen + 2);
-	for (socklen_t i = 0; i < sl; i++)
-		g_string_append_printf(k, "%02x", ((const uint8_t *)ss)[i]);
-	g_string_append_c(k, ' ');
-	g_string_append_len(k, cookie, (gssize)clen);
-	return g_string_free(k, FALSE);
-}
+static rg_ctl_cache cache;
 
 static void sock_free(rtpp_sock *s)
 {
@@ -94,47 +62,7 @@ static bool is_space(char ch)
 
 /* ---- datagram sockets (udp, udp6, unix-dgram) ---- */
 
-static void send_answer(rtpp_sock *s, const void *data, size_t len, const struct sockaddr_storage *to,
-			socklen_t tolen, const struct msghdr *in)
-{
-	struct iovec iov = { (void *)data, len };
-	struct msghdr mh = { .msg_name = (void *)to, .msg_namelen = tolen, .msg_iov = &iov, .msg_iovlen = 1 };
-	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo))];
-		struct cmsghdr align;
-	} cb;
-	/* answer from the address the command was sent to (a wildcard bind would pick any) */
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(in); c; c = CMSG_NXTHDR((struct msghdr *)in, c)) {
-		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
-			struct in_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			pi.ipi_spec_dst = pi.ipi_addr;
-			pi.ipi_ifindex = 0;
-			mh.msg_control = cb.buf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			struct cmsghdr *o = CMSG_FIRSTHDR(&mh);
-			o->cmsg_level = IPPROTO_IP;
-			o->cmsg_type = IP_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
-		} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
-			struct in6_pktinfo pi;
-			memcpy(&pi, CMSG_DATA(c), sizeof(pi));
-			mh.msg_control = cb.buf;
-			mh.msg_controllen = CMSG_SPACE(sizeof(pi));
-			struct cmsghdr *o = CMSG_FIRSTHDR(&mh);
-			o->cmsg_level = IPPROTO_IPV6;
-			o->cmsg_type = IPV6_PKTINFO;
-			o->cmsg_len = CMSG_LEN(sizeof(pi));
-			memcpy(CMSG_DATA(o), &pi, sizeof(pi));
-		}
-	}
-	if (sendmsg(s->fd, &mh, MSG_DONTWAIT) < 0)
-		rg_log(RG_LOG_WARN, "rtpproxy %s: sending answer: %s", s->spec, strerror(errno));
-}
-
-static void handle_datagram(rtpp_sock *s, const char *buf, size_t n, const struct sockaddr_storage *from,
-			    socklen_t fromlen, const struct msghdr *mh)
+static void handle_datagram(rtpp_sock *s, const char *buf, size_t n, const rg_ctl_msg *m)
 {
 	size_t i = 0;
 	while (i < n && is_space(buf[i]))
@@ -149,18 +77,13 @@ static void handle_datagram(rtpp_sock *s, const char *buf, size_t n, const struc
 		return;
 	}
 	const char *cookie = buf + cstart;
-	bool can_answer = fromlen > sizeof(sa_family_t);   /* an unbound unix sender has no address */
-	cache_age();
-	char *key = cache_key(from, fromlen, cookie, clen);
-	GBytes *ans = g_hash_table_lookup(cache_cur, key);
-	if (!ans)
-		ans = g_hash_table_lookup(cache_old, key);
+	bool can_answer = m->fromlen > sizeof(sa_family_t);   /* an unbound unix sender has no address */
+	char *key = NULL;
+	GBytes *ans = rg_ctl_cache_get(&cache, &m->from, m->fromlen, cookie, clen, &key);
 	if (ans) {
 		rg_ctr_inc(RG_CTR_RTPP_RETRANSMITS);
 		rg_log(RG_LOG_DEBUG, "rtpproxy: retransmission of cookie %.*s answered from cache", (int)MIN(clen, 64),
 		       cookie);
-		g_bytes_ref(ans);
-		g_free(key);
 	} else {
 		GString *r = g_string_sized_new(clen + 64);
 		g_string_append_len(r, cookie, (gssize)clen);
@@ -169,15 +92,18 @@ static void handle_datagram(rtpp_sock *s, const char *buf, size_t n, const struc
 		rtpp_process(buf + i, n - i, room, r);
 		size_t rl = r->len;
 		ans = g_bytes_new_take(g_string_free(r, FALSE), rl);
-		g_hash_table_insert(cache_cur, key, g_bytes_ref(ans));
+		rg_ctl_cache_put(&cache, key, ans);
 	}
 	gsize al;
 	const void *ad = g_bytes_get_data(ans, &al);
-	if (can_answer)
-		send_answer(s, ad, al, from, fromlen, mh);
-	else
+	if (!can_answer) {
 		rg_log(RG_LOG_WARN, "rtpproxy %s: sender has no address (unbound unix socket): answer dropped",
 		       s->spec);
+	} else {
+		int e = rg_ctl_reply(s->fd, ad, al, m);
+		if (e < 0)
+			rg_log(RG_LOG_WARN, "rtpproxy %s: sending answer: %s", s->spec, strerror(-e));
+	}
 	g_bytes_unref(ans);
 }
 
@@ -186,24 +112,16 @@ static gboolean dgram_readable(gint fd, GIOCondition cond, gpointer data)
 	rtpp_sock *s = data;
 	static char buf[65536];
 	for (int round = 0; round < 64; round++) {
-		struct sockaddr_storage from;
-		struct iovec iov = { buf, sizeof(buf) - 1 };
-		union {
-			char b[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
-			struct cmsghdr align;
-		} cb;
-		struct msghdr mh = { .msg_name = &from, .msg_namelen = sizeof(from), .msg_iov = &iov,
-				     .msg_iovlen = 1, .msg_control = cb.b, .msg_controllen = sizeof(cb.b) };
-		memset(&from, 0, sizeof(from));
-		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT);
+		rg_ctl_msg m;
+		ssize_t n = rg_ctl_recv(fd, buf, sizeof(buf) - 1, &m);
 		if (n < 0)
 			break;
-		if (mh.msg_flags & MSG_TRUNC) {
+		if (m.truncated) {
 			rg_ctr_inc(RG_CTR_RTPP_ERRORS);
 			rg_log(RG_LOG_WARN, "rtpproxy %s: oversized datagram dropped", s->spec);
 			continue;
 		}
-		handle_datagram(s, buf, (size_t)n, &from, mh.msg_namelen, &mh);
+		handle_datagram(s, buf, (size_t)n, &m);
 	}
 	return G_SOURCE_CONTINUE;
 }
@@ -326,12 +244,9 @@ static int bind_udp(const char *spec, const struct sockaddr_storage *ss, socklen
 	}
 	int one = 1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));   /* as NG's sockets */
-	if (ss->ss_family == AF_INET6) {
+	if (ss->ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
-	} else {
-		setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
-	}
+	rg_ctl_want_pktinfo(fd, ss->ss_family);
 	if (bind(fd, (const struct sockaddr *)ss, sl) < 0) {
 		int e = errno;
 		*err = g_strdup_printf("rtpproxy socket %s: bind: %s", spec, strerror(e));
@@ -384,7 +299,6 @@ int rtpp_listen(const char *spec, GMainContext *ctx, char **err)
 	g_source_set_callback(s->src, cb, s, NULL);
 	g_source_attach(s->src, ctx);
 	g_ptr_array_add(socks, s);
-	cache_age();
 	rg_log(RG_LOG_INFO, "rtpproxy control listening on %s", spec);
 	return 0;
 }
@@ -408,9 +322,5 @@ void rtpp_stop(void)
 		g_ptr_array_free(socks, TRUE);
 		socks = NULL;
 	}
-	if (cache_cur) {
-		g_hash_table_destroy(cache_cur);
-		g_hash_table_destroy(cache_old);
-		cache_cur = cache_old = NULL;
-	}
+	rg_ctl_cache_clear(&cache);
 }
