@@ -4,18 +4,15 @@
 uint64_t rg_ctr_global[RG_CTR__MAX];
 
 const char *const rg_ctr_desc[RG_CTR__MAX] = {
-#define RG_CTR_DESC(id, desc) desc,
+#define RG_CTR_DESC(id, name, desc) desc,
 	RG_COUNTERS(RG_CTR_DESC)
 #undef RG_CTR_DESC
 };
 
 const char *const rg_ctr_names[RG_CTR__MAX] = {
-	"ng-requests", "ng-retransmits", "ng-errors", "ng-malformed", "offers", "answers", "deletes",
-	"queries", "rtpproxy-requests", "rtpproxy-retransmits", "rtpproxy-errors",
-	"calls-created", "calls-deleted", "calls-timeout", "calls-final-timeout",
-	"calls-offer-timeout", "ports-exhausted", "sdp-parse-errors", "packets-relayed",
-	"bytes-relayed", "drop-malformed", "drop-oversize", "drop-source", "drop-no-peer", "drop-send",
-	"drop-srtp",
+#define RG_CTR_NAME(id, name, desc) name,
+	RG_COUNTERS(RG_CTR_NAME)
+#undef RG_CTR_NAME
 };
 
 uint64_t rg_ctr_read(enum rg_ctr c)

@@ -6,36 +6,37 @@
 
 #include <stdint.h>
 
+/* X(ID, name in statistics replies, description) */
 #define RG_COUNTERS(X) \
-	X(NG_REQUESTS, "ng requests") \
-	X(NG_RETRANSMITS, "ng retransmissions answered from cache") \
-	X(NG_ERRORS, "ng error replies") \
-	X(NG_MALFORMED, "ng malformed messages") \
-	X(NG_OFFERS, "offers") \
-	X(NG_ANSWERS, "answers") \
-	X(NG_DELETES, "deletes") \
-	X(NG_QUERIES, "queries") \
-	X(RTPP_REQUESTS, "rtpproxy commands") \
-	X(RTPP_RETRANSMITS, "rtpproxy retransmissions answered from cache") \
-	X(RTPP_ERRORS, "rtpproxy error replies") \
-	X(CALLS_CREATED, "calls created") \
-	X(CALLS_DELETED, "calls deleted") \
-	X(CALLS_TIMEOUT, "calls ended by media timeout") \
-	X(CALLS_FINAL_TIMEOUT, "calls ended by final timeout") \
-	X(CALLS_OFFER_TIMEOUT, "calls ended unanswered") \
-	X(PORTS_EXHAUSTED, "port allocation failures") \
-	X(SDP_PARSE_ERRORS, "SDP parse errors") \
-	X(PKT_RELAYED, "packets relayed") \
-	X(BYTES_RELAYED, "bytes relayed") \
-	X(DROP_MALFORMED, "dropped: malformed RTP/RTCP") \
-	X(DROP_OVERSIZE, "dropped: oversized") \
-	X(DROP_SOURCE, "dropped: wrong source (strict-source)") \
-	X(DROP_NO_PEER, "dropped: no destination yet") \
-	X(DROP_SEND, "dropped: send error") \
-	X(DROP_SRTP, "dropped: SRTP/SRTCP authentication or replay")
+	X(NG_REQUESTS, "ng-requests", "ng requests") \
+	X(NG_RETRANSMITS, "ng-retransmits", "ng retransmissions answered from cache") \
+	X(NG_ERRORS, "ng-errors", "ng error replies") \
+	X(NG_MALFORMED, "ng-malformed", "ng malformed messages") \
+	X(NG_OFFERS, "offers", "offers") \
+	X(NG_ANSWERS, "answers", "answers") \
+	X(NG_DELETES, "deletes", "deletes") \
+	X(NG_QUERIES, "queries", "queries") \
+	X(RTPP_REQUESTS, "rtpproxy-requests", "rtpproxy commands") \
+	X(RTPP_RETRANSMITS, "rtpproxy-retransmits", "rtpproxy retransmissions answered from cache") \
+	X(RTPP_ERRORS, "rtpproxy-errors", "rtpproxy error replies") \
+	X(CALLS_CREATED, "calls-created", "calls created") \
+	X(CALLS_DELETED, "calls-deleted", "calls deleted") \
+	X(CALLS_TIMEOUT, "calls-timeout", "calls ended by media timeout") \
+	X(CALLS_FINAL_TIMEOUT, "calls-final-timeout", "calls ended by final timeout") \
+	X(CALLS_OFFER_TIMEOUT, "calls-offer-timeout", "calls ended unanswered") \
+	X(PORTS_EXHAUSTED, "ports-exhausted", "port allocation failures") \
+	X(SDP_PARSE_ERRORS, "sdp-parse-errors", "SDP parse errors") \
+	X(PKT_RELAYED, "packets-relayed", "packets relayed") \
+	X(BYTES_RELAYED, "bytes-relayed", "bytes relayed") \
+	X(DROP_MALFORMED, "drop-malformed", "dropped: malformed RTP/RTCP") \
+	X(DROP_OVERSIZE, "drop-oversize", "dropped: oversized") \
+	X(DROP_SOURCE, "drop-source", "dropped: wrong source (strict-source)") \
+	X(DROP_NO_PEER, "drop-no-peer", "dropped: no destination yet") \
+	X(DROP_SEND, "drop-send", "dropped: send error") \
+	X(DROP_SRTP, "drop-srtp", "dropped: SRTP/SRTCP authentication or replay")
 
 enum rg_ctr {
-#define RG_CTR_ENUM(id, desc) RG_CTR_##id,
+#define RG_CTR_ENUM(id, name, desc) RG_CTR_##id,
 	RG_COUNTERS(RG_CTR_ENUM)
 #undef RG_CTR_ENUM
 	RG_CTR__MAX
