@@ -183,7 +183,7 @@ static const ng_key_def key_defs[] = {
 	{ "T.38", K_UNSUPPORTED, 0, "T.38" },
 	{ "ptime", K_UNSUPPORTED, 0, "repacketization (comes with transcoding)" },
 	{ "OSRTP", K_UNSUPPORTED, 0, "opportunistic SRTP" },
-	{ "ICE-lite", K_UNSUPPORTED, 0, "ICE-lite" },
+	S("ICE-lite", ice_lite, "be an ICE-lite agent: forward (toward the recipient), backward, both, off"),
 	{ "DTLS-fingerprint", K_IGNORE, 0, "accepted" },
 };
 #undef S

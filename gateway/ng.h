@@ -16,7 +16,7 @@ typedef struct ng_req {
 	const be_node *dict;
 	rg_str command;
 	rg_str call_id, from_tag, to_tag, via_branch, sdp, label, set_label, metadata;
-	rg_str media_address, address_family, ice, dtls, transport_protocol, record_call;
+	rg_str media_address, address_family, ice, dtls, transport_protocol, record_call, ice_lite;
 	rg_str received_from_family, received_from_addr;
 	rg_str direction[2];
 	unsigned n_direction;

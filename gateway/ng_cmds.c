@@ -138,7 +138,10 @@ static const char *offer_webrtc(rg_media *mf, rg_media *mt, const sdp_session *s
 {
 	const char *err = NULL;
 	bool explicit_tp = rg_str_is_set(r->transport_protocol);
-	if (rg_webrtc_sdp_wants(sdp, sm) && !mf->wrtc && !rg_webrtc_new(mf, false, false, &err))
+	/* ICE-lite=forward: lite toward the recipient; backward: toward the offerer; both */
+	bool lite_fwd = rg_str_is_set(r->ice_lite) && (rg_str_eq_c(r->ice_lite, "forward") || rg_str_eq_c(r->ice_lite, "both"));
+	bool lite_back = rg_str_is_set(r->ice_lite) && (rg_str_eq_c(r->ice_lite, "backward") || rg_str_eq_c(r->ice_lite, "both"));
+	if (rg_webrtc_sdp_wants(sdp, sm) && !mf->wrtc && !rg_webrtc_new(mf, false, lite_back, &err))
 		return err;
 	if (mf->wrtc && sm->port && (err = rg_webrtc_remote(mf->wrtc, sdp, sm, false, r)))
 		return err;
@@ -165,7 +168,7 @@ static const char *offer_webrtc(rg_media *mf, rg_media *mt, const sdp_session *s
 			rg_sdes_new(mt);
 		return NULL;
 	}
-	if (!mt->wrtc && !rg_webrtc_new(mt, true, false, &err))
+	if (!mt->wrtc && !rg_webrtc_new(mt, true, lite_fwd, &err))
 		return err;
 	return NULL;
 }

@@ -2,6 +2,7 @@
  * totals.RTP/RTCP for $rtpstat, created, SSRC MOS dicts, tags.*.medias[].streams[]).
  * Caller holds the call lock. */
 #include "ng.h"
+#include "webrtc.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -70,8 +71,21 @@ static void media(be_buf *b, const rg_media *m)
 		be_cstr(b, "send");
 	if (m->dir == SDP_SENDRECV || m->dir == SDP_RECVONLY)
 		be_cstr(b, "recv");
-	if (m->rtcp_mux)
+	if (m->rtcp_mux || m->wrtc)
 		be_cstr(b, "rtcp-mux");
+	if (m->wrtc) {
+		be_cstr(b, "ICE");
+		be_cstr(b, "DTLS-SRTP");
+		if (m->wrtc->controlling)
+			be_cstr(b, "ICE controlling");
+		enum rg_dtls_role role = rg_dtls_get_role(m->wrtc->dtls);
+		if (role == RG_DTLS_ACTIVE)
+			be_cstr(b, "DTLS role active");
+		else if (role == RG_DTLS_PASSIVE)
+			be_cstr(b, "DTLS role passive");
+	}
+	if (m->sdes)
+		be_cstr(b, "SDES");
 	be_close(b);
 	be_key(b, "streams");
 	be_list_open(b);

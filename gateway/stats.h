@@ -33,7 +33,8 @@
 	X(DROP_SOURCE, "drop-source", "dropped: wrong source (strict-source)") \
 	X(DROP_NO_PEER, "drop-no-peer", "dropped: no destination yet") \
 	X(DROP_SEND, "drop-send", "dropped: send error") \
-	X(DROP_SRTP, "drop-srtp", "dropped: SRTP/SRTCP authentication or replay")
+	X(DROP_SRTP, "drop-srtp", "dropped: SRTP/SRTCP authentication or replay") \
+	X(DTLS_FAILED, "dtls-failed", "DTLS handshakes failed (fingerprint mismatch, timeout, alert)")
 
 enum rg_ctr {
 #define RG_CTR_ENUM(id, name, desc) RG_CTR_##id,

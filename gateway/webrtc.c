@@ -82,6 +82,8 @@ static void dtls_check(rg_webrtc *wt)
 		}
 	} else if ((st == RG_DTLS_FAILED || st == RG_DTLS_CLOSED) && !wt->failure_logged) {
 		wt->failure_logged = true;
+		if (st == RG_DTLS_FAILED)
+			rg_ctr_inc(RG_CTR_DTLS_FAILED);
 		rg_clog(RG_LOG_WARN, wt->call->call_id, "media %u: DTLS %s: %s", wt->media->index,
 			st == RG_DTLS_FAILED ? "failed" : "closed", reason ? reason : "");
 	}

@@ -212,15 +212,18 @@ async def flow_browser_offers(ng):
     ng.command("delete", call_id=call_id)
 
 
-async def flow_plain_offers(ng):
-    name = "SIP offers"
+async def flow_plain_offers(ng, lite=False):
+    name = "SIP offers" + (" (ICE-lite)" if lite else "")
     call_id = "webrtc-b-%d" % random.randint(0, 1 << 30)
     plain = PlainEndpoint()
+    extra = {"ICE-lite": "forward"} if lite else {}
     r = ng.command("offer", sdp=plain.sdp(), call_id=call_id, from_tag="phone",
                    ICE="force", DTLS="passive", transport_protocol="UDP/TLS/RTP/SAVPF",
                    flags=["trust-address", "generate-mid"], replace=["origin", "session-connection"],
-                   **{"rtcp-mux": ["offer", "require"], "SDES": ["off"]})
+                   **{"rtcp-mux": ["offer", "require"], "SDES": ["off"]}, **extra)
     sdp_browser = r[b"sdp"].decode()
+    check("%s: offer says actpass (the answer decides who is DTLS client)" % name, "a=setup:actpass" in sdp_browser)
+    check("%s: a=ice-lite exactly when asked for" % name, ("a=ice-lite" in sdp_browser) == lite)
     check("%s: browser gets UDP/TLS/RTP/SAVPF with ICE and a fingerprint" % name,
           "UDP/TLS/RTP/SAVPF" in sdp_browser and "a=candidate:" in sdp_browser and "a=fingerprint:" in sdp_browser,
           sdp_browser.replace("\r\n", " | "))
@@ -238,6 +241,33 @@ async def flow_plain_offers(ng):
     check("%s: SIP side gets plain RTP/AVP" % name, "RTP/AVP " in sdp_plain and "fingerprint" not in sdp_plain)
     plain.dest = (c_addr(sdp_plain), m_port(sdp_plain))
     await media_phase(name, pc, plain, ng, call_id)
+    await pc.close()
+    ng.command("delete", call_id=call_id)
+
+
+async def flow_wrong_fingerprint(ng):
+    """The browser's SDP fingerprint does not match its certificate: no media, a counted failure."""
+    name = "wrong fingerprint"
+    call_id = "webrtc-fp-%d" % random.randint(0, 1 << 30)
+    pc = RTCPeerConnection()
+    pc.addTrack(ToneTrack(440))
+    pcmu_only(pc)
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = re.sub(r"(a=fingerprint:sha-256 )([0-9A-F]{2})", lambda m: m.group(1) + ("00" if m.group(2) != "00" else "11"),
+                   pc.localDescription.sdp)
+    before = ng.command("statistics")[b"statistics"][b"counters"].get(b"dtls-failed", 0)
+    r = ng.command("offer", sdp=offer, call_id=call_id, from_tag="browser", ICE="remove", DTLS="off",
+                   transport_protocol="RTP/AVP", replace=["origin", "session-connection"])
+    sdp_plain = r[b"sdp"].decode()
+    plain = PlainEndpoint()
+    plain.dest = (c_addr(sdp_plain), m_port(sdp_plain))
+    r = ng.command("answer", sdp=plain.sdp(), call_id=call_id, from_tag="browser", to_tag="phone",
+                   ICE="force", transport_protocol="UDP/TLS/RTP/SAVPF")
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=r[b"sdp"].decode(), type="answer"))
+    await plain.run(3.0)
+    after = ng.command("statistics")[b"statistics"][b"counters"].get(b"dtls-failed", 0)
+    check("%s: no media reaches the plain side" % name, plain.rx_packets == 0, "%d packets" % plain.rx_packets)
+    check("%s: the failed handshake is counted" % name, after == before + 1, "%d -> %d" % (before, after))
     await pc.close()
     ng.command("delete", call_id=call_id)
 
@@ -268,6 +298,8 @@ def main():
             return 1
         asyncio.run(asyncio.wait_for(flow_browser_offers(ng), 30))
         asyncio.run(asyncio.wait_for(flow_plain_offers(ng), 30))
+        asyncio.run(asyncio.wait_for(flow_plain_offers(ng, lite=True), 30))
+        asyncio.run(asyncio.wait_for(flow_wrong_fingerprint(ng), 30))
         check("daemon still running", daemon.poll() is None)
         ok = all(RESULTS)
     except Exception as e:  # a crash of the test is a failure with its reason
