@@ -158,6 +158,10 @@ rg_webrtc *rg_webrtc_new(rg_media *m, bool controlling, bool lite, const char **
 		.bind_addr = m->iface->addr,
 		.advertised = adv ? m->iface->advertised : NULL,
 		.components = 1,
+		/* libnice binds its own socket: keep it inside the configured media range (firewalls);
+		 * a port our own pool holds makes libnice try the next one, and the other way round */
+		.port_min = (uint16_t)m->iface->port_min,
+		.port_max = (uint16_t)m->iface->port_max,
 	};
 	char *e = NULL;
 	wt->ice = rg_ice_agent_new(c->worker->ice_loop, &cfg, &ice_cb, wt, &e);
