@@ -32,7 +32,8 @@ LIB_DEPS=(
 	libvo-amrwbenc-dev
 )
 
-# Integration tests: a real Kamailio and SIPp against the daemon, packet capture and crafting.
+# Integration tests: a real Kamailio and SIPp against the daemon, packet capture and crafting,
+# aiortc and headless Chromium as WebRTC peers.
 TEST_DEPS=(
 	kamailio
 	sip-tester
@@ -40,6 +41,7 @@ TEST_DEPS=(
 	python3
 	python3-scapy
 	python3-aiortc
+	chromium
 	procps
 	iproute2
 )

@@ -1,0 +1,374 @@
+/* pipeline.c: one transcoding direction, RTP payload of type A in -> RTP payload of type B out.
+ *
+ *   push: depacketize -> gap? (FEC | PLC) -> decode each frame -> resample -> FIFO
+ *   pull: FIFO has out_ptime ms? -> encode out_ptime / frame_ms frames -> packetize
+ *
+ * Everything is sized and allocated in rg_pipeline_new(); push and pull allocate nothing (the
+ * unit test checks that by counting calloc/malloc calls). */
+#include "codec_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_OUT_FRAMES 12 /* 120 ms of 10 ms Opus frames */
+
+struct rg_pipeline {
+	const rg_codec_type *in_t, *out_t;
+	rg_codec_params in_p, out_p;
+	rg_decoder *dec;
+	rg_encoder *enc;
+	rg_resampler *rs; /* NULL when the rates are equal */
+	unsigned C;
+	unsigned in_rate, out_rate; /* PCM */
+	unsigned ptime, frame_ms, frame_samples, nframes;
+
+	bool have_ts;
+	uint32_t next_ts;      /* input RTP timestamp expected next */
+	uint64_t pending_jump; /* output clock units to add to the next ts_increment */
+
+	rg_depkt depkt;
+	int16_t *dec_buf; /* dec_cap samples per channel at in_rate */
+	unsigned dec_cap;
+	unsigned pkt_cap; /* RG_PIPELINE_MAX_PACKET_MS at in_rate */
+	int16_t *rs_buf; /* rs_cap samples per channel at out_rate */
+	unsigned rs_cap;
+	int16_t *fifo; /* ring of fifo_cap samples per channel at out_rate */
+	unsigned fifo_cap, fifo_head, fifo_len;
+	unsigned fifo_reserve; /* free space a push needs: max packet + max PLC at out_rate */
+	int16_t *frame_pcm; /* ptime of PCM, contiguous */
+	uint8_t *enc_buf;   /* nframes x RG_ENC_MAX_FRAME */
+	rg_frame frames[MAX_OUT_FRAMES];
+
+	rg_pipeline_stats st;
+};
+
+static unsigned round_rate(unsigned r)
+{
+	return r <= 8000 ? 8000 : r <= 16000 ? 16000 : 48000;
+}
+
+static unsigned min_u(unsigned a, unsigned b)
+{
+	return a < b ? a : b;
+}
+
+void rg_pipeline_free(rg_pipeline *p)
+{
+	if (!p)
+		return;
+	rg_dec_free(p->dec);
+	rg_enc_free(p->enc);
+	rg_resampler_free(p->rs);
+	free(p->dec_buf);
+	free(p->rs_buf);
+	free(p->fifo);
+	free(p->frame_pcm);
+	free(p->enc_buf);
+	free(p);
+}
+
+static bool usable(const rg_codec_type *t)
+{
+	if (t->flags & RG_CODEC_F_EVENT)
+		return false;
+	if (!t->encoder_new || !t->decoder_new)
+		return false;
+	/* AMR on the wire needs the RFC 4867 payload hooks: its frames are not payloads */
+	if ((t->flags & RG_CODEC_F_AMR) && (!t->packetize || !t->depacketize))
+		return false;
+	return true;
+}
+
+int rg_pipeline_new(rg_pipeline **out, const rg_codec_type *in_t, const rg_codec_params *in_p,
+		    const rg_codec_type *out_t, const rg_codec_params *out_p, unsigned out_ptime_ms)
+{
+	if (!out || !in_t || !out_t)
+		return -EINVAL;
+	if (!usable(in_t) || !usable(out_t))
+		return -ENOTSUP;
+	int err = 0;
+	rg_pipeline *p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->in_t = in_t;
+	p->out_t = out_t;
+	if (in_p)
+		p->in_p = *in_p;
+	else
+		rg_codec_params_default(in_t, &p->in_p);
+	if (out_p)
+		p->out_p = *out_p;
+	else
+		rg_codec_params_default(out_t, &p->out_p);
+
+	p->ptime = out_ptime_ms ? out_ptime_ms : p->out_p.ptime ? p->out_p.ptime : 20;
+	p->frame_ms = rg_codec_frame_ms(out_t, p->ptime);
+	if (!p->frame_ms || p->ptime > RG_PIPELINE_MAX_PACKET_MS) {
+		err = -EINVAL;
+		goto out;
+	}
+	p->nframes = p->ptime / p->frame_ms;
+	if (p->nframes > MAX_OUT_FRAMES || (p->nframes > 1 && !out_t->packetize)) {
+		err = -EINVAL;
+		goto out;
+	}
+
+	/* the lowest rate that carries the content (see rg_codec.h) */
+	unsigned content = in_t->pcm_rate ? in_t->pcm_rate : round_rate(p->in_p.opus.sprop_maxcapturerate);
+	p->out_rate = out_t->pcm_rate ? out_t->pcm_rate : round_rate(min_u(content, p->out_p.opus.maxplaybackrate));
+	p->in_rate = in_t->pcm_rate ? in_t->pcm_rate : round_rate(min_u(content, p->out_rate));
+	p->C = (in_t->flags & RG_CODEC_F_OPUS) && (out_t->flags & RG_CODEC_F_OPUS) && p->in_p.opus.sprop_stereo &&
+			       p->out_p.opus.stereo
+		       ? 2
+		       : 1;
+	p->frame_samples = p->frame_ms * p->out_rate / 1000;
+
+	if ((err = rg_dec_new(&p->dec, in_t, &p->in_p, p->in_rate, p->C)) ||
+	    (err = rg_enc_new(&p->enc, out_t, &p->out_p, p->out_rate, p->C)))
+		goto out;
+	if (p->in_rate != p->out_rate && (err = rg_resampler_new(&p->rs, p->in_rate, p->out_rate, p->C)))
+		goto out;
+
+	unsigned longest_ms = RG_PIPELINE_MAX_PLC_MS > RG_PIPELINE_MAX_PACKET_MS ? RG_PIPELINE_MAX_PLC_MS
+										    : RG_PIPELINE_MAX_PACKET_MS;
+	p->dec_cap = p->in_rate / 1000 * longest_ms;
+	p->pkt_cap = p->in_rate / 1000 * RG_PIPELINE_MAX_PACKET_MS;
+	p->rs_cap = p->rs ? rg_resampler_out_max(p->rs, p->dec_cap) : 0;
+	p->fifo_reserve = p->out_rate / 1000 * (RG_PIPELINE_MAX_PACKET_MS + RG_PIPELINE_MAX_PLC_MS);
+	/* + out_ptime: what pull leaves behind; + RG_PIPELINE_BACKLOG_MS: pushes before a pull */
+	p->fifo_cap = p->fifo_reserve + p->out_rate / 1000 * (p->ptime + RG_PIPELINE_BACKLOG_MS);
+	p->dec_buf = calloc((size_t)p->dec_cap * p->C, sizeof(int16_t));
+	p->rs_buf = p->rs ? calloc((size_t)p->rs_cap * p->C, sizeof(int16_t)) : NULL;
+	p->fifo = calloc((size_t)p->fifo_cap * p->C, sizeof(int16_t));
+	p->frame_pcm = calloc((size_t)p->frame_samples * p->nframes * p->C, sizeof(int16_t));
+	p->enc_buf = calloc(p->nframes, RG_ENC_MAX_FRAME);
+	if (!p->dec_buf || (p->rs && !p->rs_buf) || !p->fifo || !p->frame_pcm || !p->enc_buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	*out = p;
+	p = NULL;
+out:
+	rg_pipeline_free(p);
+	return err;
+}
+
+static int fifo_write(rg_pipeline *p, const int16_t *pcm, unsigned n)
+{
+	/* push checked fifo_reserve, so n always fits; this is the belt to those braces */
+	if (n > p->fifo_cap - p->fifo_len) {
+		p->st.overflows++;
+		return -ENOBUFS;
+	}
+	unsigned C = p->C;
+	unsigned tail = (p->fifo_head + p->fifo_len) % p->fifo_cap;
+	unsigned first = min_u(n, p->fifo_cap - tail);
+	memcpy(p->fifo + (size_t)tail * C, pcm, (size_t)first * C * sizeof(int16_t));
+	memcpy(p->fifo, pcm + (size_t)first * C, (size_t)(n - first) * C * sizeof(int16_t));
+	p->fifo_len += n;
+	return 0;
+}
+
+/* decoded PCM at in_rate -> (resampler) -> FIFO */
+static int feed(rg_pipeline *p, const int16_t *pcm, unsigned n)
+{
+	if (!n)
+		return 0;
+	if (!p->rs)
+		return fifo_write(p, pcm, n);
+	unsigned m;
+	int err = rg_resample(p->rs, pcm, n, p->rs_buf, p->rs_cap, &m);
+	if (err)
+		return err;
+	return fifo_write(p, p->rs_buf, m);
+}
+
+static uint64_t in_ts_to_samples(const rg_pipeline *p, uint64_t ts)
+{
+	return ts * p->in_rate / p->in_t->rate;
+}
+
+/* conceal `lost` decoder samples, in chunks that fit dec_buf */
+static int conceal(rg_pipeline *p, uint64_t lost)
+{
+	while (lost) {
+		unsigned want = (unsigned)(lost < p->dec_cap ? lost : p->dec_cap);
+		unsigned got;
+		int err = rg_dec_conceal(p->dec, want, p->dec_buf, p->dec_cap, &got);
+		if (err)
+			return err;
+		if (!got)
+			break; /* less than the codec's concealment unit */
+		p->st.samples_concealed += got;
+		if ((err = feed(p, p->dec_buf, got)))
+			return err;
+		lost -= got;
+	}
+	return 0;
+}
+
+int rg_pipeline_push(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_t rtp_ts)
+{
+	if (!p || !payload || !len)
+		return -EINVAL;
+	int err;
+
+	/* 1. split the payload into frames (validates it before anything changes) */
+	rg_depkt *d = &p->depkt;
+	if (p->in_t->depacketize) {
+		d->n = 0;
+		d->cmr = -1;
+		if ((err = p->in_t->depacketize(p->in_t, &p->in_p, payload, len, d))) {
+			p->st.decode_errors++;
+			return err == -ENOBUFS ? -EMSGSIZE : err;
+		}
+		if (d->n == 0) {
+			p->st.decode_errors++;
+			return -EINVAL;
+		}
+	} else {
+		d->frame[0] = (rg_frame){payload, len};
+		d->n = 1;
+		d->cmr = -1;
+	}
+
+	/* frame-based input: at most RG_PIPELINE_MAX_PACKET_MS per payload (the FIFO is sized for it;
+	   sample-based and Opus payloads are held to it by the decode capacity below) */
+	if (p->in_t->frame_ms[0] && !(p->in_t->flags & RG_CODEC_F_OPUS) &&
+	    d->n * p->in_t->frame_ms[0] > RG_PIPELINE_MAX_PACKET_MS) {
+		p->st.decode_errors++;
+		return -EMSGSIZE;
+	}
+
+	/* 2. timing (RFC 3550 §5.1: the timestamp counts sampling instants of the input clock) */
+	uint32_t clock = p->in_t->rate;
+	uint64_t gap = 0;
+	if (p->have_ts) {
+		int32_t diff = (int32_t)(rtp_ts - p->next_ts);
+		uint64_t max_plc = (uint64_t)clock * RG_PIPELINE_MAX_PLC_MS / 1000;
+		if (diff < 0 && diff >= -(int32_t)clock) {
+			p->st.late++;
+			return -EALREADY;
+		}
+		if (diff < 0 || (uint64_t)diff > max_plc) {
+			p->st.resyncs++;
+			if (diff > 0)
+				p->pending_jump += (uint64_t)diff * p->out_t->rate / clock;
+		} else {
+			gap = (uint64_t)diff;
+		}
+	}
+	if (p->fifo_cap - p->fifo_len < p->fifo_reserve) {
+		p->st.overflows++;
+		return -ENOBUFS;
+	}
+
+	/* 3. fill the gap: Opus FEC from this packet's LBRR data, else PLC */
+	uint64_t lost = in_ts_to_samples(p, gap);
+	if (lost) {
+		unsigned got = 0;
+		err = -ENOTSUP;
+		if (rg_dec_has_fec(p->dec) && d->n == 1 && lost <= p->dec_cap)
+			err = rg_dec_decode_fec(p->dec, d->frame[0].data, d->frame[0].len, (unsigned)lost, p->dec_buf,
+						p->dec_cap, &got);
+		if (err == 0) {
+			p->st.samples_fec += got;
+			if ((err = feed(p, p->dec_buf, got)))
+				return err;
+		} else if ((err = conceal(p, lost))) {
+			return err;
+		}
+	}
+	p->have_ts = true;
+	p->next_ts = rtp_ts;
+
+	/* 4. decode */
+	uint64_t decoded = 0;
+	int ret = 0;
+	for (unsigned i = 0; i < d->n; i++) {
+		unsigned got;
+		/* at most RG_PIPELINE_MAX_PACKET_MS per payload: an Opus packet is <= 120 ms anyway */
+		unsigned room = p->pkt_cap - (unsigned)decoded;
+		err = rg_dec_decode(p->dec, d->frame[i].data, d->frame[i].len, p->dec_buf, room, &got);
+		if (err) {
+			p->st.decode_errors++;
+			ret = err == -ENOBUFS ? -EMSGSIZE : err;
+			if (!p->in_t->frame_ms[0] || d->n == 1)
+				break; /* duration unknown: the next packet's gap conceals it */
+			/* a frame of a multi-frame payload (AMR, 20 ms): conceal just that frame */
+			if ((err = rg_dec_conceal(p->dec, p->in_t->frame_ms[0] * p->in_rate / 1000, p->dec_buf,
+						  p->dec_cap, &got)))
+				return err;
+		} else {
+			p->st.frames_decoded++;
+		}
+		decoded += got;
+		if ((err = feed(p, p->dec_buf, got)))
+			return err;
+	}
+	p->next_ts = rtp_ts + (uint32_t)(decoded * clock / p->in_rate);
+	if (decoded)
+		p->st.packets_in++;
+	return ret;
+}
+
+int rg_pipeline_pull(rg_pipeline *p, uint8_t *out, size_t cap, size_t *len, uint32_t *ts_increment)
+{
+	if (!p || !out || !len || !ts_increment)
+		return -EINVAL;
+	unsigned need = p->frame_samples * p->nframes;
+	if (p->fifo_len < need)
+		return -EAGAIN;
+	unsigned C = p->C;
+	unsigned first = min_u(need, p->fifo_cap - p->fifo_head);
+	memcpy(p->frame_pcm, p->fifo + (size_t)p->fifo_head * C, (size_t)first * C * sizeof(int16_t));
+	memcpy(p->frame_pcm + (size_t)first * C, p->fifo, (size_t)(need - first) * C * sizeof(int16_t));
+
+	int err;
+	for (unsigned i = 0; i < p->nframes; i++) {
+		uint8_t *buf = p->enc_buf + (size_t)i * RG_ENC_MAX_FRAME;
+		size_t n;
+		err = rg_enc_encode(p->enc, p->frame_pcm + (size_t)i * p->frame_samples * C, p->frame_samples, buf,
+				    RG_ENC_MAX_FRAME, &n);
+		if (err)
+			return err;
+		p->frames[i] = (rg_frame){buf, n};
+	}
+	size_t outlen;
+	if (p->out_t->packetize) {
+		err = p->out_t->packetize(p->out_t, &p->out_p, p->frames, p->nframes, out, cap, &outlen);
+		if (err)
+			return err;
+	} else {
+		if (p->frames[0].len > cap)
+			return -ENOBUFS;
+		memcpy(out, p->frames[0].data, p->frames[0].len);
+		outlen = p->frames[0].len;
+	}
+	p->fifo_head = (p->fifo_head + need) % p->fifo_cap;
+	p->fifo_len -= need;
+
+	uint64_t inc = (uint64_t)p->ptime * p->out_t->rate / 1000 + p->pending_jump;
+	p->pending_jump = 0;
+	*len = outlen;
+	*ts_increment = (uint32_t)inc;
+	p->st.packets_out++;
+	return 0;
+}
+
+void rg_pipeline_get_stats(const rg_pipeline *p, rg_pipeline_stats *out)
+{
+	*out = p->st;
+}
+
+void rg_pipeline_get_info(const rg_pipeline *p, rg_pipeline_info *out)
+{
+	*out = (rg_pipeline_info){
+		.in_pcm_rate = p->in_rate,
+		.out_pcm_rate = p->out_rate,
+		.channels = p->C,
+		.out_ptime = p->ptime,
+		.out_frame_ms = p->frame_ms,
+		.resampling = p->rs != NULL,
+	};
+}

@@ -1,0 +1,611 @@
+/* The transcoding pipeline: every pair of audio types keeps a tone's frequency (±2 %), the PCM
+ * rates chosen, ptime repacketization, loss (PLC, Opus FEC), resync, late and malformed input,
+ * back-pressure, stereo, and no allocation per packet (calloc/malloc/realloc are wrapped). */
+#include "rg_codec.h"
+#include "signal.h"
+
+#include <errno.h>
+#include <glib.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- allocation counter (linked with -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc) ---- */
+
+static unsigned long n_allocs;
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t m);
+void *__real_realloc(void *p, size_t n);
+void *__wrap_malloc(size_t n)
+{
+	n_allocs++;
+	return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t m)
+{
+	n_allocs++;
+	return __real_calloc(n, m);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+	n_allocs++;
+	return __real_realloc(p, n);
+}
+
+/* ---- an RTP source of one type and a sink that decodes what the pipeline produces ---- */
+
+typedef struct {
+	const rg_codec_type *t;
+	rg_codec_params p;
+	rg_encoder *enc;
+	unsigned rate, ptime, frame_ms;
+	uint32_t ts;
+} source;
+
+static void source_init(source *s, const char *rtpmap, const char *fmtp, unsigned ptime)
+{
+	memset(s, 0, sizeof(*s));
+	g_assert_cmpint(rg_codec_find_rtpmap(&s->t, rtpmap, fmtp), ==, 0);
+	g_assert_cmpint(rg_codec_params_parse(s->t, fmtp, &s->p), ==, 0);
+	s->rate = s->t->pcm_rate ? s->t->pcm_rate : 48000;
+	s->ptime = ptime;
+	s->frame_ms = rg_codec_frame_ms(s->t, ptime);
+	g_assert_cmpuint(s->frame_ms, >, 0);
+	s->ts = 1000;
+	g_assert_cmpint(rg_enc_new(&s->enc, s->t, &s->p, s->rate, 1), ==, 0);
+}
+
+/* one RTP payload of ptime ms from pcm (ptime * rate / 1000 samples) */
+static size_t source_packet(source *s, const int16_t *pcm, uint8_t *out, size_t cap)
+{
+	unsigned n = s->ptime / s->frame_ms, fs = s->frame_ms * s->rate / 1000;
+	static uint8_t fbuf[12][RG_ENC_MAX_FRAME];
+	rg_frame frames[12];
+	for (unsigned i = 0; i < n; i++) {
+		size_t len;
+		g_assert_cmpint(rg_enc_encode(s->enc, pcm + i * fs, fs, fbuf[i], RG_ENC_MAX_FRAME, &len), ==, 0);
+		frames[i] = (rg_frame){fbuf[i], len};
+	}
+	size_t len;
+	if (s->t->packetize) {
+		g_assert_cmpint(s->t->packetize(s->t, &s->p, frames, n, out, cap, &len), ==, 0);
+	} else {
+		g_assert_cmpuint(n, ==, 1);
+		memcpy(out, frames[0].data, frames[0].len);
+		len = frames[0].len;
+	}
+	return len;
+}
+
+typedef struct {
+	const rg_codec_type *t;
+	rg_codec_params p;
+	rg_decoder *dec;
+	unsigned rate;
+	int16_t *pcm;
+	size_t n, cap;
+	rg_depkt depkt;
+} sink;
+
+static void sink_init(sink *k, const char *rtpmap, const char *fmtp, size_t cap, unsigned channels)
+{
+	memset(k, 0, sizeof(*k));
+	g_assert_cmpint(rg_codec_find_rtpmap(&k->t, rtpmap, fmtp), ==, 0);
+	g_assert_cmpint(rg_codec_params_parse(k->t, fmtp, &k->p), ==, 0);
+	k->rate = k->t->pcm_rate ? k->t->pcm_rate : 48000;
+	g_assert_cmpint(rg_dec_new(&k->dec, k->t, &k->p, k->rate, channels), ==, 0);
+	k->cap = cap;
+	k->pcm = g_new0(int16_t, cap * channels);
+}
+
+static void sink_payload(sink *k, const uint8_t *pl, size_t len)
+{
+	unsigned C = rg_dec_channels(k->dec);
+	if (k->t->depacketize) {
+		g_assert_cmpint(k->t->depacketize(k->t, &k->p, pl, len, &k->depkt), ==, 0);
+	} else {
+		k->depkt.frame[0] = (rg_frame){pl, len};
+		k->depkt.n = 1;
+	}
+	for (unsigned i = 0; i < k->depkt.n; i++) {
+		unsigned got;
+		g_assert_cmpint(rg_dec_decode(k->dec, k->depkt.frame[i].data, k->depkt.frame[i].len, k->pcm + k->n * C,
+					      (unsigned)(k->cap - k->n), &got),
+				==, 0);
+		k->n += got;
+	}
+}
+
+static void sink_free(sink *k)
+{
+	rg_dec_free(k->dec);
+	g_free(k->pcm);
+}
+
+typedef struct {
+	const char *in, *in_fmtp, *out, *out_fmtp;
+	unsigned in_ptime, out_ptime;
+	double seconds;
+	unsigned drop_every; /* drop packet k when k % drop_every == drop_every - 1; 0 = none */
+	double tone;
+} run_cfg;
+
+typedef struct {
+	rg_pipeline_stats st;
+	rg_pipeline_info info;
+	double freq, level, in_ms, out_ms;
+	size_t packets_out;
+	uint64_t ts_sum;
+	size_t min_len, max_len;
+} run_result;
+
+static run_result run(const run_cfg *c)
+{
+	run_result r = {0};
+	source src;
+	source_init(&src, c->in, c->in_fmtp, c->in_ptime);
+	const rg_codec_type *ot;
+	g_assert_cmpint(rg_codec_find_rtpmap(&ot, c->out, c->out_fmtp), ==, 0);
+	rg_codec_params op;
+	g_assert_cmpint(rg_codec_params_parse(ot, c->out_fmtp, &op), ==, 0);
+	rg_pipeline *p;
+	g_assert_cmpint(rg_pipeline_new(&p, src.t, &src.p, ot, &op, c->out_ptime), ==, 0);
+	rg_pipeline_get_info(p, &r.info);
+
+	size_t n = (size_t)(c->seconds * src.rate);
+	unsigned pkt_samples = c->in_ptime * src.rate / 1000;
+	n -= n % pkt_samples;
+	int16_t *pcm = g_new(int16_t, n);
+	sig_tone(pcm, n, src.rate, c->tone, -10);
+	sink k;
+	sink_init(&k, c->out, c->out_fmtp, (size_t)((c->seconds + 1) * 48000), 1);
+
+	uint32_t clock_step = c->in_ptime * src.t->rate / 1000;
+	r.min_len = SIZE_MAX;
+	for (size_t o = 0, i = 0; o < n; o += pkt_samples, i++) {
+		uint8_t pl[4000];
+		size_t len = source_packet(&src, pcm + o, pl, sizeof(pl));
+		if (!(c->drop_every && i % c->drop_every == c->drop_every - 1))
+			g_assert_cmpint(rg_pipeline_push(p, pl, len, src.ts), ==, 0);
+		src.ts += clock_step;
+		uint8_t out[4000];
+		size_t olen;
+		uint32_t inc;
+		int err;
+		while ((err = rg_pipeline_pull(p, out, sizeof(out), &olen, &inc)) == 0) {
+			sink_payload(&k, out, olen);
+			r.packets_out++;
+			r.ts_sum += inc;
+			r.min_len = MIN(r.min_len, olen);
+			r.max_len = MAX(r.max_len, olen);
+		}
+		g_assert_cmpint(err, ==, -EAGAIN);
+	}
+	rg_pipeline_get_stats(p, &r.st);
+	size_t skip = k.rate / 5;
+	g_assert_cmpuint(k.n, >, 2 * skip);
+	r.freq = sig_zc_freq(k.pcm + skip, k.n - skip, 1, k.rate);
+	r.level = sig_level_db(k.pcm + skip, k.n - 2 * skip, 1) - (-10);
+	r.in_ms = 1000.0 * (double)n / src.rate;
+	r.out_ms = 1000.0 * (double)k.n / k.rate;
+	rg_pipeline_free(p);
+	rg_enc_free(src.enc);
+	sink_free(&k);
+	g_free(pcm);
+	return r;
+}
+
+/* ---- every pair ---- */
+
+static const struct {
+	const char *rtpmap, *fmtp;
+} types[] = {
+	{"PCMU/8000", NULL},   {"PCMA/8000", NULL},      {"G722/8000", NULL},
+	{"opus/48000/2", NULL}, {"AMR/8000", NULL},      {"AMR/8000", "octet-align=1"},
+	{"AMR-WB/16000", NULL}, {"AMR-WB/16000", "octet-align=1"},
+};
+
+static bool have_hooks(const char *rtpmap, const char *fmtp)
+{
+	const rg_codec_type *t;
+	g_assert_cmpint(rg_codec_find_rtpmap(&t, rtpmap, fmtp), ==, 0);
+	return !(t->flags & RG_CODEC_F_AMR) || (t->packetize && t->depacketize);
+}
+
+static void test_pair(gconstpointer data)
+{
+	unsigned idx = GPOINTER_TO_UINT(data);
+	unsigned a = idx / G_N_ELEMENTS(types), b = idx % G_N_ELEMENTS(types);
+	if (!have_hooks(types[a].rtpmap, types[a].fmtp) || !have_hooks(types[b].rtpmap, types[b].fmtp)) {
+		g_test_skip("AMR payload format (codecs/payload_amr.c) not built");
+		return;
+	}
+	run_cfg c = {types[a].rtpmap, types[a].fmtp, types[b].rtpmap, types[b].fmtp, 20, 20, 1.0, 0, 1000};
+	run_result r = run(&c);
+	g_test_message("MEASURE pipeline %-12s%s -> %-12s%s pcm %5u -> %5u%s: freq %7.2f Hz level %+.1f dB, %zu packets "
+		       "of %zu..%zu octets",
+		       types[a].rtpmap, types[a].fmtp ? " oa" : "   ", types[b].rtpmap, types[b].fmtp ? " oa" : "   ",
+		       r.info.in_pcm_rate, r.info.out_pcm_rate, r.info.resampling ? " (resampled)" : "", r.freq, r.level,
+		       r.packets_out, r.min_len, r.max_len);
+	g_assert_cmpfloat(fabs(r.freq - 1000), <, 1000 * 0.02);
+	g_assert_cmpfloat(fabs(r.level), <, 4);
+	g_assert_cmpuint(r.st.decode_errors, ==, 0);
+	g_assert_cmpuint(r.st.samples_concealed, ==, 0);
+	/* everything but less than one packet (and the resampler's history) comes out */
+	g_assert_cmpuint(r.packets_out, >=, 49 - (r.info.resampling ? 1 : 0));
+	g_assert_cmpuint(r.ts_sum, ==, r.packets_out * (20 * (uint64_t)r.info.out_ptime / 20) *
+					       (strstr(types[b].rtpmap, "opus") ? 48 : strstr(types[b].rtpmap, "WB") ? 16 : 8));
+}
+
+/* ---- rates ---- */
+
+static void check_rates(const char *in, const char *in_fmtp, const char *out, const char *out_fmtp, unsigned in_rate,
+			unsigned out_rate, unsigned channels)
+{
+	const rg_codec_type *it, *ot;
+	rg_codec_params ip, op;
+	g_assert_cmpint(rg_codec_find_rtpmap(&it, in, in_fmtp), ==, 0);
+	g_assert_cmpint(rg_codec_find_rtpmap(&ot, out, out_fmtp), ==, 0);
+	g_assert_cmpint(rg_codec_params_parse(it, in_fmtp, &ip), ==, 0);
+	g_assert_cmpint(rg_codec_params_parse(ot, out_fmtp, &op), ==, 0);
+	rg_pipeline *p;
+	g_assert_cmpint(rg_pipeline_new(&p, it, &ip, ot, &op, 0), ==, 0);
+	rg_pipeline_info info;
+	rg_pipeline_get_info(p, &info);
+	g_assert_cmpuint(info.in_pcm_rate, ==, in_rate);
+	g_assert_cmpuint(info.out_pcm_rate, ==, out_rate);
+	g_assert_cmpuint(info.channels, ==, channels);
+	g_assert_cmpint(info.resampling, ==, in_rate != out_rate);
+	g_assert_cmpuint(info.out_ptime, ==, op.ptime ? op.ptime : 20);
+	rg_pipeline_free(p);
+}
+
+static void test_rates(void)
+{
+	/* the lowest rate that carries the content: no resampler for Opus <-> G.711 */
+	check_rates("PCMU/8000", NULL, "opus/48000/2", NULL, 8000, 8000, 1);
+	check_rates("opus/48000/2", NULL, "PCMA/8000", NULL, 8000, 8000, 1);
+	check_rates("opus/48000/2", NULL, "G722/8000", NULL, 16000, 16000, 1);
+	check_rates("G722/8000", NULL, "opus/48000/2", NULL, 16000, 16000, 1);
+	check_rates("AMR-WB/16000", NULL, "opus/48000/2", "maxplaybackrate=8000", 16000, 8000, 1);
+	check_rates("opus/48000/2", "sprop-maxcapturerate=8000", "G722/8000", NULL, 8000, 16000, 1);
+	check_rates("opus/48000/2", NULL, "opus/48000/2", NULL, 48000, 48000, 1);
+	check_rates("opus/48000/2", NULL, "opus/48000/2", "maxplaybackrate=16000", 16000, 16000, 1);
+	check_rates("opus/48000/2", "sprop-stereo=1", "opus/48000/2", "stereo=1", 48000, 48000, 2);
+	check_rates("opus/48000/2", "sprop-stereo=1", "opus/48000/2", NULL, 48000, 48000, 1);
+	check_rates("G722/8000", NULL, "PCMU/8000", NULL, 16000, 8000, 1);
+	check_rates("PCMU/8000", NULL, "AMR-WB/16000", NULL, 8000, 16000, 1);
+	check_rates("PCMU/8000", NULL, "PCMA/8000", "ptime=30", 8000, 8000, 1);
+}
+
+/* ---- ptime ---- */
+
+static void test_ptime(void)
+{
+	static const run_cfg cases[] = {
+		{"PCMU/8000", NULL, "opus/48000/2", NULL, 20, 60, 1.2, 0, 1000},
+		{"opus/48000/2", NULL, "PCMU/8000", NULL, 60, 20, 1.2, 0, 1000},
+		{"PCMU/8000", NULL, "opus/48000/2", NULL, 20, 30, 1.2, 0, 1000}, /* 3 x 10 ms repacketized */
+		{"PCMU/8000", NULL, "opus/48000/2", NULL, 10, 120, 1.2, 0, 1000},
+		{"opus/48000/2", NULL, "PCMA/8000", NULL, 10, 30, 1.2, 0, 1000},
+		{"G722/8000", NULL, "PCMU/8000", NULL, 40, 10, 1.2, 0, 1000},
+		{"PCMA/8000", NULL, "G722/8000", NULL, 30, 50, 1.5, 0, 1000},
+		{"PCMU/8000", NULL, "AMR/8000", NULL, 20, 60, 1.2, 0, 1000},
+		{"AMR-WB/16000", "octet-align=1", "opus/48000/2", NULL, 40, 20, 1.2, 0, 1000},
+		{"opus/48000/2", NULL, "AMR-WB/16000", NULL, 20, 40, 1.2, 0, 1000},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		const run_cfg *c = &cases[i];
+		if (!have_hooks(c->in, c->in_fmtp) || !have_hooks(c->out, c->out_fmtp))
+			continue;
+		run_result r = run(c);
+		unsigned clock = strstr(c->out, "opus") ? 48000 : strstr(c->out, "WB") ? 16000 : 8000;
+		g_test_message("MEASURE ptime %s/%u -> %s/%u: %zu packets, %.0f ms in, %.0f ms out, freq %.1f",
+			       c->in, c->in_ptime, c->out, c->out_ptime, r.packets_out, r.in_ms, r.out_ms, r.freq);
+		g_assert_cmpuint(r.info.out_ptime, ==, c->out_ptime);
+		g_assert_cmpuint(r.ts_sum, ==, r.packets_out * c->out_ptime * clock / 1000);
+		g_assert_cmpfloat(r.out_ms, ==, r.packets_out * (double)c->out_ptime);
+		/* all of the input but less than one output packet (+ resampler history) */
+		g_assert_cmpfloat(r.out_ms, >, r.in_ms - c->out_ptime - 5);
+		g_assert_cmpfloat(r.out_ms, <=, r.in_ms);
+		g_assert_cmpfloat(fabs(r.freq - 1000), <, 20);
+	}
+}
+
+/* ---- loss ---- */
+
+static void test_loss_plc(void)
+{
+	run_cfg c = {"PCMU/8000", NULL, "opus/48000/2", NULL, 20, 20, 2.0, 7, 1000};
+	run_result r = run(&c);
+	unsigned dropped = 100 / 7;
+	g_test_message("MEASURE loss PCMU -> opus 1/7 dropped: %" G_GUINT64_FORMAT " samples concealed, %zu packets out, "
+		       "freq %.1f",
+		       r.st.samples_concealed, r.packets_out, r.freq);
+	g_assert_cmpuint(r.st.samples_concealed, ==, dropped * 160);
+	g_assert_cmpuint(r.st.samples_fec, ==, 0);
+	g_assert_cmpuint(r.packets_out, ==, 100); /* the output stream has no hole */
+	g_assert_cmpfloat(fabs(r.freq - 1000), <, 20);
+
+	/* AMR: multi-frame packets lost -> whole frames concealed */
+	run_cfg a = {"AMR/8000", "octet-align=1", "PCMA/8000", NULL, 40, 20, 2.0, 5, 1000};
+	if (have_hooks(a.in, a.in_fmtp)) {
+		r = run(&a);
+		/* 50 packets, every 5th lost; the last one is lost too and nothing follows it */
+		g_assert_cmpuint(r.st.samples_concealed, ==, 9 * 320);
+		g_assert_cmpuint(r.packets_out, ==, 98);
+	}
+}
+
+static void test_loss_fec(void)
+{
+	/* the source (a WebRTC peer) sends FEC because our side said useinbandfec=1 */
+	run_cfg c = {"opus/48000/2", "useinbandfec=1", "PCMU/8000", NULL, 20, 20, 2.0, 10, 1000};
+	run_result r = run(&c);
+	g_test_message("MEASURE loss opus(FEC) -> PCMU 1/10 dropped: %" G_GUINT64_FORMAT " samples via FEC, "
+		       "%" G_GUINT64_FORMAT " concealed, freq %.1f",
+		       r.st.samples_fec, r.st.samples_concealed, r.freq);
+	/* 100 packets, every 10th lost, the last one too (nothing follows it); decoded at 8 kHz */
+	g_assert_cmpuint(r.st.samples_fec, ==, 9 * 160);
+	g_assert_cmpuint(r.st.samples_concealed, ==, 0);
+	g_assert_cmpuint(r.packets_out, ==, 99);
+	g_assert_cmpfloat(fabs(r.freq - 1000), <, 20);
+}
+
+/* ---- timing edge cases, errors ---- */
+
+static rg_pipeline *new_pipe(const char *in, const char *out, unsigned ptime)
+{
+	const rg_codec_type *it, *ot;
+	g_assert_cmpint(rg_codec_find_rtpmap(&it, in, NULL), ==, 0);
+	g_assert_cmpint(rg_codec_find_rtpmap(&ot, out, NULL), ==, 0);
+	rg_pipeline *p;
+	g_assert_cmpint(rg_pipeline_new(&p, it, NULL, ot, NULL, ptime), ==, 0);
+	return p;
+}
+
+static void test_timing(void)
+{
+	rg_pipeline *p = new_pipe("PCMU/8000", "PCMA/8000", 20);
+	uint8_t pl[160], out[400];
+	memset(pl, 0xd5, sizeof(pl));
+	size_t len;
+	uint32_t inc;
+	rg_pipeline_stats st;
+	g_assert_cmpint(rg_pipeline_pull(p, out, sizeof(out), &len, &inc), ==, -EAGAIN);
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 0xfffffe00u), ==, 0);
+	g_assert_cmpint(rg_pipeline_pull(p, out, 159, &len, &inc), ==, -ENOBUFS);
+	g_assert_cmpint(rg_pipeline_pull(p, out, sizeof(out), &len, &inc), ==, 0);
+	g_assert_cmpuint(len, ==, 160);
+	g_assert_cmpuint(inc, ==, 160);
+	/* wrap-around of the 32-bit timestamp is no gap */
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 0xfffffea0u), ==, 0);
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 0xffffff40u), ==, 0);
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 0xffffffe0u), ==, 0);
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 0x00000080u), ==, 0);
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.samples_concealed, ==, 0);
+	g_assert_cmpuint(st.resyncs, ==, 0);
+	for (int i = 0; i < 4; i++)
+		g_assert_cmpint(rg_pipeline_pull(p, out, sizeof(out), &len, &inc), ==, 0);
+	/* late and duplicate */
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 0xffffffe0u), ==, -EALREADY);
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 0x00000080u), ==, -EALREADY);
+	/* a 40 ms gap: concealed */
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 0x00000080u + 3 * 160), ==, 0);
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.late, ==, 2);
+	g_assert_cmpuint(st.samples_concealed, ==, 320);
+	for (int i = 0; i < 3; i++) {
+		g_assert_cmpint(rg_pipeline_pull(p, out, sizeof(out), &len, &inc), ==, 0);
+		g_assert_cmpuint(inc, ==, 160);
+	}
+	g_assert_cmpint(rg_pipeline_pull(p, out, sizeof(out), &len, &inc), ==, -EAGAIN);
+	/* a 2 s gap: resync, nothing concealed, the output timestamp jumps along */
+	uint32_t ts = 0x00000080u + 4 * 160 + 16000;
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, ts), ==, 0);
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.resyncs, ==, 1);
+	g_assert_cmpuint(st.samples_concealed, ==, 320);
+	g_assert_cmpint(rg_pipeline_pull(p, out, sizeof(out), &len, &inc), ==, 0);
+	g_assert_cmpuint(inc, ==, 160 + 16000);
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, ts + 160), ==, 0);
+	g_assert_cmpint(rg_pipeline_pull(p, out, sizeof(out), &len, &inc), ==, 0);
+	g_assert_cmpuint(inc, ==, 160);
+	/* far backwards (> 1 s): a new stream, not "late" */
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, ts - 80000), ==, 0);
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.resyncs, ==, 2);
+	/* back-pressure: without pulls the FIFO fills up */
+	int err = 0;
+	uint32_t t2 = ts - 80000 + 160;
+	for (int i = 0; i < 100 && err == 0; i++, t2 += 160)
+		err = rg_pipeline_push(p, pl, 160, t2);
+	g_assert_cmpint(err, ==, -ENOBUFS);
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.overflows, ==, 1);
+	while (rg_pipeline_pull(p, out, sizeof(out), &len, &inc) == 0)
+		;
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, t2 - 160), ==, 0);
+	rg_pipeline_free(p);
+
+	/* G.722: RTP clock 8000 for 16 kHz samples; 20 ms = 160 octets = 160 ticks */
+	p = new_pipe("G722/8000", "opus/48000/2", 20);
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 0), ==, 0);
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 320), ==, 0); /* one packet lost */
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.samples_concealed, ==, 320);
+	g_assert_cmpint(rg_pipeline_pull(p, out, sizeof(out), &len, &inc), ==, 0);
+	g_assert_cmpuint(inc, ==, 960);
+	rg_pipeline_free(p);
+}
+
+static void test_errors(void)
+{
+	const rg_codec_type *pcmu, *opus, *tev, *amr, *g722;
+	g_assert_cmpint(rg_codec_find_rtpmap(&pcmu, "PCMU/8000", NULL), ==, 0);
+	g_assert_cmpint(rg_codec_find_rtpmap(&opus, "opus/48000/2", NULL), ==, 0);
+	g_assert_cmpint(rg_codec_find_rtpmap(&tev, "telephone-event/8000", NULL), ==, 0);
+	g_assert_cmpint(rg_codec_find_rtpmap(&amr, "AMR/8000", NULL), ==, 0);
+	g_assert_cmpint(rg_codec_find_rtpmap(&g722, "G722/8000", NULL), ==, 0);
+	rg_pipeline *p;
+	g_assert_cmpint(rg_pipeline_new(&p, tev, NULL, pcmu, NULL, 20), ==, -ENOTSUP);
+	g_assert_cmpint(rg_pipeline_new(&p, pcmu, NULL, tev, NULL, 20), ==, -ENOTSUP);
+	g_assert_cmpint(rg_pipeline_new(&p, pcmu, NULL, opus, NULL, 25), ==, -EINVAL);
+	g_assert_cmpint(rg_pipeline_new(&p, pcmu, NULL, opus, NULL, 180), ==, -EINVAL);
+	g_assert_cmpint(rg_pipeline_new(&p, pcmu, NULL, pcmu, NULL, 140), ==, -EINVAL);
+	if (amr->packetize)
+		g_assert_cmpint(rg_pipeline_new(&p, pcmu, NULL, amr, NULL, 30), ==, -EINVAL);
+	else
+		g_assert_cmpint(rg_pipeline_new(&p, pcmu, NULL, amr, NULL, 20), ==, -ENOTSUP);
+
+	/* malformed Opus: counted, nothing decoded, the next packet conceals the hole */
+	g_assert_cmpint(rg_pipeline_new(&p, opus, NULL, pcmu, NULL, 20), ==, 0);
+	static const uint8_t bad[] = {0xff, 0xff};
+	g_assert_cmpint(rg_pipeline_push(p, bad, sizeof(bad), 0), ==, -EINVAL);
+	rg_pipeline_stats st;
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.decode_errors, ==, 1);
+	g_assert_cmpuint(st.packets_in, ==, 0);
+	g_assert_cmpint(rg_pipeline_push(p, bad, 0, 0), ==, -EINVAL);
+	rg_pipeline_free(p);
+
+	/* malformed AMR */
+	if (amr->depacketize) {
+		g_assert_cmpint(rg_pipeline_new(&p, amr, NULL, pcmu, NULL, 20), ==, 0);
+		static const uint8_t junk[] = {0xf4, 0xff, 0xff};
+		g_assert_cmpint(rg_pipeline_push(p, junk, sizeof(junk), 0), ==, -EINVAL);
+		rg_pipeline_free(p);
+	}
+	/* more than 120 ms in one payload */
+	g_assert_cmpint(rg_pipeline_new(&p, g722, NULL, pcmu, NULL, 20), ==, 0);
+	static uint8_t big[1000];
+	g_assert_cmpint(rg_pipeline_push(p, big, 961, 0), ==, -EMSGSIZE);
+	g_assert_cmpint(rg_pipeline_push(p, big, 960, 0), ==, 0);
+	rg_pipeline_free(p);
+	rg_pipeline_free(NULL);
+}
+
+/* ---- stereo Opus -> Opus ---- */
+
+static void test_stereo(void)
+{
+	const rg_codec_type *t;
+	g_assert_cmpint(rg_codec_find_rtpmap(&t, "opus/48000/2", NULL), ==, 0);
+	rg_codec_params ip, op;
+	g_assert_cmpint(rg_codec_params_parse(t, "sprop-stereo=1; stereo=1", &ip), ==, 0);
+	g_assert_cmpint(rg_codec_params_parse(t, "stereo=1", &op), ==, 0);
+	rg_encoder *e;
+	g_assert_cmpint(rg_enc_new(&e, t, &ip, 48000, 2), ==, 0);
+	rg_pipeline *p;
+	g_assert_cmpint(rg_pipeline_new(&p, t, &ip, t, &op, 40), ==, 0);
+	sink k;
+	sink_init(&k, "opus/48000/2", "stereo=1", 48000 * 2, 2);
+	size_t n = 48000;
+	int16_t *pcm = g_new(int16_t, 2 * n);
+	sig_tone_stereo(pcm, n, 48000, 440, 1000, -10);
+	for (size_t o = 0; o < n; o += 960) {
+		uint8_t pl[1500], out[4000];
+		size_t len;
+		uint32_t inc;
+		g_assert_cmpint(rg_enc_encode(e, pcm + 2 * o, 960, pl, sizeof(pl), &len), ==, 0);
+		g_assert_cmpint(rg_pipeline_push(p, pl, len, (uint32_t)o), ==, 0);
+		while (rg_pipeline_pull(p, out, sizeof(out), &len, &inc) == 0) {
+			g_assert_cmpuint(inc, ==, 1920);
+			sink_payload(&k, out, len);
+		}
+	}
+	double fl = sig_zc_freq(k.pcm + 2 * 4800, k.n - 4800, 2, 48000);
+	double fr = sig_zc_freq(k.pcm + 2 * 4800 + 1, k.n - 4800, 2, 48000);
+	g_test_message("MEASURE pipeline opus stereo -> opus stereo 40 ms: left %.1f right %.1f", fl, fr);
+	g_assert_cmpfloat(fabs(fl - 440), <, 440 * 0.02);
+	g_assert_cmpfloat(fabs(fr - 1000), <, 1000 * 0.02);
+	rg_pipeline_free(p);
+	rg_enc_free(e);
+	sink_free(&k);
+	g_free(pcm);
+}
+
+/* ---- no allocation per packet ---- */
+
+static void test_no_alloc(void)
+{
+	static const struct {
+		const char *in, *in_fmtp, *out;
+		unsigned in_ptime, out_ptime;
+	} cases[] = {
+		{"opus/48000/2", "useinbandfec=1", "PCMU/8000", 20, 20},
+		{"PCMU/8000", NULL, "opus/48000/2", 20, 30},
+		{"G722/8000", NULL, "opus/48000/2", 20, 60},
+		{"opus/48000/2", NULL, "G722/8000", 60, 20},
+		{"PCMA/8000", NULL, "AMR-WB/16000", 20, 40},
+		{"AMR/8000", "octet-align=1", "PCMU/8000", 40, 20},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		if (!have_hooks(cases[i].in, cases[i].in_fmtp) || !have_hooks(cases[i].out, NULL))
+			continue;
+		source src;
+		source_init(&src, cases[i].in, cases[i].in_fmtp, cases[i].in_ptime);
+		const rg_codec_type *ot;
+		g_assert_cmpint(rg_codec_find_rtpmap(&ot, cases[i].out, NULL), ==, 0);
+		rg_pipeline *p;
+		g_assert_cmpint(rg_pipeline_new(&p, src.t, &src.p, ot, NULL, cases[i].out_ptime), ==, 0);
+		unsigned ps = cases[i].in_ptime * src.rate / 1000;
+		size_t n = 50 * ps;
+		int16_t *pcm = g_new(int16_t, n);
+		sig_chirp(pcm, n, src.rate, 200, 3000, -10);
+		/* payloads made beforehand: the source encoder is not what is measured */
+		uint8_t(*pl)[4000] = g_malloc(50 * sizeof(*pl));
+		size_t *len = g_new(size_t, 50);
+		for (size_t k = 0; k < 50; k++)
+			len[k] = source_packet(&src, pcm + k * ps, pl[k], sizeof(pl[k]));
+		unsigned long before = n_allocs;
+		uint32_t ts = 0;
+		for (size_t k = 0; k < 50; k++, ts += cases[i].in_ptime * src.t->rate / 1000) {
+			if (k % 9 == 4)
+				continue; /* loss: PLC or FEC paths too */
+			g_assert_cmpint(rg_pipeline_push(p, pl[k], len[k], ts), ==, 0);
+			uint8_t out[4000];
+			size_t olen;
+			uint32_t inc;
+			while (rg_pipeline_pull(p, out, sizeof(out), &olen, &inc) == 0)
+				;
+		}
+		g_assert_cmpuint(n_allocs, ==, before);
+		rg_pipeline_free(p);
+		rg_enc_free(src.enc);
+		g_free(pcm);
+		g_free(pl);
+		g_free(len);
+	}
+	/* and the counter works */
+	unsigned long before = n_allocs;
+	rg_pipeline *p = new_pipe("PCMU/8000", "PCMA/8000", 20);
+	g_assert_cmpuint(n_allocs, >, before);
+	rg_pipeline_free(p);
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	rg_codec_init();
+	for (unsigned a = 0; a < G_N_ELEMENTS(types); a++)
+		for (unsigned b = 0; b < G_N_ELEMENTS(types); b++) {
+			gchar *path = g_strdup_printf("/pipeline/pair/%s%s-%s%s", types[a].rtpmap, types[a].fmtp ? "-oa" : "",
+						      types[b].rtpmap, types[b].fmtp ? "-oa" : "");
+			for (char *s = path + strlen("/pipeline/pair/"); *s; s++)
+				if (*s == '/')
+					*s = '_';
+			g_test_add_data_func(path, GUINT_TO_POINTER(a * G_N_ELEMENTS(types) + b), test_pair);
+			g_free(path);
+		}
+	g_test_add_func("/pipeline/rates", test_rates);
+	g_test_add_func("/pipeline/ptime", test_ptime);
+	g_test_add_func("/pipeline/loss-plc", test_loss_plc);
+	g_test_add_func("/pipeline/loss-fec", test_loss_fec);
+	g_test_add_func("/pipeline/timing", test_timing);
+	g_test_add_func("/pipeline/errors", test_errors);
+	g_test_add_func("/pipeline/stereo", test_stereo);
+	g_test_add_func("/pipeline/no-alloc", test_no_alloc);
+	return g_test_run();
+}
