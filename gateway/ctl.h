@@ -33,7 +33,7 @@ typedef struct rg_ctl_msg {
 	struct sockaddr_storage from;
 	socklen_t fromlen;
 	union {
-		char buf[CMSG_SPACE(sizeof(struct in6_pktinfo)) + CMSG_SPACE(sizeof(struct in_pktinfo))];
+		char buf[128];   /* room for one IP_PKTINFO and one IPV6_PKTINFO message */
 		struct cmsghdr align;
 	} cmsg;
 	size_t cmsglen;

@@ -92,7 +92,11 @@ static void dtls_check(rg_webrtc *wt)
 /* Application datagrams of the leg (DTLS, SRTP, SRTCP): the worker, for one batch. */
 static void on_ice_recv(rg_ice_agent *a, unsigned comp, const rg_ice_pkt *pkts, unsigned n, void *ud)
 {
-	rg_webrtc *wt = ud;
+	rg_webrtc_input(ud, pkts, n);
+}
+
+void rg_webrtc_input(rg_webrtc *wt, const rg_ice_pkt *pkts, unsigned n)
+{
 	rg_call *c = wt->call;
 	static __thread uint8_t buf[RG_RELAY_MTU];
 	g_mutex_lock(&c->lock);

@@ -48,6 +48,9 @@ void rg_webrtc_write_sdp(rg_webrtc *wt, sdp_session *s, sdp_media *sm, bool is_a
 /* Strip what belongs to a terminated DTLS-SRTP/ICE transport (toward a plain leg). */
 void rg_webrtc_strip_sdp(sdp_media *sm);
 
+/* Datagrams that ICE delivered for the leg (DTLS, SRTP, SRTCP; RFC 7983 demultiplexing): where a
+ * WebRTC leg's packets enter. Worker thread (or a fuzzer), takes the call lock. */
+void rg_webrtc_input(rg_webrtc *wt, const rg_ice_pkt *pkts, unsigned n);
 /* Worker, call lock held: protect in place (cap = buffer size) and send to the party. */
 int rg_webrtc_send(rg_webrtc *wt, uint8_t *buf, size_t len, size_t cap, bool is_rtcp);
 /* Worker: drive the DTLS handshake; ms until the next deadline, -1 when done watching. */
