@@ -1,4 +1,5 @@
 #include "sdp_rewrite.h"
+#include "codec_neg.h"
 #include "log.h"
 #include "sdes.h"
 #include "webrtc.h"
@@ -53,6 +54,7 @@ char *rg_sdp_rewrite(sdp_session *sdp, rg_party *to, const ng_req *r, bool is_an
 		unsigned port = lm->rtp.sock->port;
 		sm->port = port;
 		sm->num_ports = 0;
+		rg_codec_write_sdp(lm, sm);
 		if (rg_str_is_set(r->transport_protocol)) {
 			g_free(sm->proto);
 			sm->proto = rg_str_dup(r->transport_protocol);
@@ -114,8 +116,26 @@ char *rg_sdp_rewrite(sdp_session *sdp, rg_party *to, const ng_req *r, bool is_an
 		for (size_t i = 0; i < G_N_ELEMENTS(sess); i++)
 			sdp_attr_remove(sdp->attrs, sess[i]);
 	}
-	if (any_wrtc)
-		sdp_attr_remove(sdp->attrs, "group");   /* no BUNDLE yet: each m= line has its own transport */
+	if (any_wrtc) {
+		/* One WebRTC m= line: a BUNDLE group of that one mid is what max-bundle browsers require.
+		 * Several: each has its own transport (bundling several onto one is not supported yet). */
+		sdp_attr_remove(sdp->attrs, "group");
+		const char *mid = NULL;
+		unsigned n = 0;
+		for (guint i = 0; i < sdp->media->len && i < to->medias->len; i++) {
+			sdp_media *sm = sdp->media->pdata[i];
+			rg_media *lm = to->medias->pdata[i];
+			if (sm->port && lm->wrtc) {
+				n++;
+				mid = sdp_attr_value(sm->attrs, "mid");
+			}
+		}
+		if (n == 1 && mid && *mid) {
+			char *g = g_strdup_printf("BUNDLE %s", mid);
+			sdp_attr_add(sdp->attrs, "group", g);
+			g_free(g);
+		}
+	}
 	if (r->replace_origin) {
 		g_free(sdp->o_addrtype);
 		g_free(sdp->o_addr);

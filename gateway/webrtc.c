@@ -53,12 +53,33 @@ static void on_ice_state(rg_ice_agent *a, unsigned comp, rg_ice_state st, void *
 		"media %u: ICE %s", wt->media->index, rg_ice_state_name(st));
 }
 
+/* DTLS output (called under the call lock). A browser may send its ClientHello as soon as its own
+ * check succeeded, before our side has selected a pair: what cannot be sent yet is kept and sent
+ * once ICE is up (dtls_flush), instead of waiting for OpenSSL's 1 s retransmission. */
 static void dtls_send(void *arg, const uint8_t *buf, size_t len)
 {
 	rg_webrtc *wt = arg;
 	struct iovec iov = { (void *)buf, len };
-	if (wt->ice)
-		rg_ice_send(wt->ice, 1, &iov, 1);
+	if (!wt->ice)
+		return;
+	if ((!wt->dtls_backlog || wt->dtls_backlog->len == 0) && rg_ice_send(wt->ice, 1, &iov, 1) == 1)
+		return;
+	if (!wt->dtls_backlog)
+		wt->dtls_backlog = g_ptr_array_new_with_free_func((GDestroyNotify)g_bytes_unref);
+	if (wt->dtls_backlog->len < 16)
+		g_ptr_array_add(wt->dtls_backlog, g_bytes_new(buf, len));
+}
+
+static void dtls_flush(rg_webrtc *wt)
+{
+	while (wt->dtls_backlog && wt->dtls_backlog->len) {
+		gsize len;
+		const void *d = g_bytes_get_data(wt->dtls_backlog->pdata[0], &len);
+		struct iovec iov = { (void *)d, len };
+		if (rg_ice_send(wt->ice, 1, &iov, 1) != 1)
+			return;
+		g_ptr_array_remove_index(wt->dtls_backlog, 0);
+	}
 }
 
 /* DTLS connected: keys to libsrtp (call lock held). */
@@ -201,6 +222,8 @@ void rg_webrtc_free(rg_webrtc *wt)
 	if (wt->srtp)
 		rg_srtp_free(wt->srtp);
 	g_free(wt->remote_mid);
+	if (wt->dtls_backlog)
+		g_ptr_array_free(wt->dtls_backlog, TRUE);
 	g_free(wt);
 }
 
@@ -239,6 +262,15 @@ int rg_webrtc_dtls_tick(rg_webrtc *wt)
 		goto out;
 	}
 	int ice = __atomic_load_n(&wt->ice_state, __ATOMIC_ACQUIRE);
+	bool ice_up = ice == RG_ICE_CONNECTED || ice == RG_ICE_READY;
+	if (wt->dtls_backlog && wt->dtls_backlog->len) {
+		if (ice_up)
+			dtls_flush(wt);
+		if (wt->dtls_backlog->len) {
+			ret = 10;    /* ICE is about to select its pair: look again soon */
+			goto out;
+		}
+	}
 	if (!wt->dtls_started && rg_dtls_get_role(wt->dtls) == RG_DTLS_ACTIVE) {
 		if (ice != RG_ICE_CONNECTED && ice != RG_ICE_READY) {
 			ret = 50;    /* start once ICE has a pair */

@@ -24,6 +24,7 @@ typedef struct rg_webrtc {
 	int ice_state;              /* rg_ice_state, written from any thread */
 	int64_t watch_since;
 	char *remote_mid;           /* a=mid the party used, repeated in our answer */
+	GPtrArray *dtls_backlog;    /* GBytes*: DTLS datagrams written before ICE had a pair */
 	uint64_t srtp_errors, dtls_datagrams, no_keys_drops;
 } rg_webrtc;
 

@@ -1,0 +1,553 @@
+#!/usr/bin/python3
+"""WebRTC <-> plain RTP through rtpgate, with headless Chromium as the browser.
+
+The same two calls as test_webrtc_aiortc.py, set up over NG as Kamailio's rtpengine module would:
+  1. Chromium offers (ICE, DTLS-SRTP, rtcp-mux, PCMU only); flags toward the SIP side
+     "ICE=remove RTP/AVP rtcp-mux-demux DTLS=off SDES-off replace-origin replace-session-connection";
+     a plain RTP endpoint answers with PCMU; its answer goes back with
+     "ICE=force UDP/TLS/RTP/SAVPF rtcp-mux-require".
+  2. the plain endpoint offers PCMU; flags toward the browser
+     "ICE=force UDP/TLS/RTP/SAVPF DTLS=passive rtcp-mux-offer rtcp-mux-require SDES-off generate-mid";
+     Chromium answers (PCMU only); its answer goes back with "ICE=remove RTP/AVP rtcp-mux-demux".
+In both, Chromium sends a 440 Hz WebAudio tone and the plain side a 1000 Hz PCMU tone; the plain side
+decodes what arrives, the page analyses the received track with an AnalyserNode and reports
+getStats() (inbound-rtp packets and audio level, DTLS state, selected candidate pair, codec).
+
+How Chromium is driven: this script serves tests/integration/webrtc/chromium.html and its JS from a
+local HTTP server on 127.0.0.1; the page long-polls /api/next for commands (offer, answer, remote
+description, measure, ...) and posts results back to /api/result. Stdlib only, no chromedriver.
+
+ICE addresses: Chromium runs with mDNS candidates off (rtpgate ignores .local candidates) and with
+loopback allowed (--allow-loopback-in-peer-connection; by default it never gathers 127.0.0.1). A probe
+offer, before rtpgate starts, finds Chromium's highest-priority IPv4 UDP host candidate and rtpgate's
+media interface is that address: 127.0.0.1 with Chromium 156 (else the machine's own address, as in
+`hostname -I`). Chromium may still pick its pair from another local address of this host (e.g.
+192.0.2.2 -> 127.0.0.1); all traffic stays on this machine. The plain endpoint is on 127.0.0.1.
+
+Run:   RG_BIN=build/gateway/rtpgate /usr/bin/python3 tests/integration/test_webrtc_chromium.py
+Needs: chromium (Debian package; RG_CHROMIUM=path to override), python3-aiortc + numpy (for the
+       plain endpoint of test_webrtc_aiortc.py). Missing Chromium is a FAIL unless RG_ALLOW_SKIP=1
+       (then exit 77, meson: skipped). RG_KEEP_TMP=1 keeps the work directory (Chromium's and
+       rtpgate's logs, the page's console), which is also kept and its logs printed on failure.
+Exit 0 when every check passed.
+"""
+import asyncio
+import ipaddress
+import json
+import os
+import queue
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from ngclient import NGClient  # noqa: E402
+import test_webrtc_aiortc as aio  # noqa: E402
+from test_webrtc_aiortc import PlainEndpoint, dominant_freq, check  # noqa: E402
+
+PAGE_DIR = os.path.join(HERE, "webrtc")
+# the page's RTCPeerConnection bundlePolicy: the browser default, or RG_BUNDLE_POLICY=max-bundle
+BUNDLE_POLICY = os.environ.get("RG_BUNDLE_POLICY", "balanced")
+DEADLINE = time.monotonic() + 80        # with the clean-up the run stays below 90 s
+
+
+def remaining():
+    return DEADLINE - time.monotonic()
+
+
+# --------------------------------------------------------------------------------------------
+# The page's side channel: a tiny HTTP server, commands out through a long poll, results back.
+# --------------------------------------------------------------------------------------------
+
+class PageChannel:
+    def __init__(self, logfile):
+        self.commands = queue.Queue()
+        self.results = {}
+        self.cond = threading.Condition()
+        self.next_id = 1
+        self.polled = threading.Event()
+        self.logfile = logfile
+        self.console = []
+        chan = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, fmt, *args):   # quiet
+                pass
+
+            def _send(self, code, body, ctype):
+                self.send_response(code)
+                self.send_header("Content-Type", ctype)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def do_GET(self):
+                path = self.path.split("?", 1)[0]
+                if path == "/api/next":
+                    chan.polled.set()
+                    try:
+                        cmd = chan.commands.get(timeout=2.0)
+                    except queue.Empty:
+                        cmd = {"cmd": "idle"}
+                    self._send(200, json.dumps(cmd).encode(), "application/json")
+                    return
+                name = os.path.basename(path)
+                types = {".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+                fn = os.path.join(PAGE_DIR, name)
+                if name and os.path.splitext(name)[1] in types and os.path.isfile(fn):
+                    with open(fn, "rb") as f:
+                        self._send(200, f.read(), types[os.path.splitext(name)[1]])
+                else:
+                    self._send(404, b"not found", "text/plain")
+
+            def do_POST(self):
+                n = int(self.headers.get("Content-Length") or 0)
+                try:
+                    msg = json.loads(self.rfile.read(n) or b"{}")
+                except ValueError:
+                    msg = {}
+                path = self.path.split("?", 1)[0]
+                if path == "/api/result":
+                    with chan.cond:
+                        chan.results[msg.get("id")] = msg
+                        chan.cond.notify_all()
+                elif path == "/api/log":
+                    line = "%.3f page: %s" % (time.time(), msg.get("msg"))
+                    chan.console.append(line)
+                    with open(chan.logfile, "a") as f:
+                        f.write(line + "\n")
+                self._send(200, b"{}", "application/json")
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self):
+        return "http://127.0.0.1:%d/chromium.html?bundle=%s" % (self.port, BUNDLE_POLICY)
+
+    def call(self, cmd, timeout=15.0, **kw):
+        """Run one command in the page; returns (ok, result or Chromium's error text)."""
+        timeout = max(1.0, min(timeout, remaining()))
+        with self.cond:
+            cid = self.next_id
+            self.next_id += 1
+        msg = dict(kw, cmd=cmd, id=cid)
+        self.commands.put(msg)
+        end = time.monotonic() + timeout
+        with self.cond:
+            while cid not in self.results:
+                left = end - time.monotonic()
+                if left <= 0:
+                    return False, "page did not answer %r within %.0f s" % (cmd, timeout)
+                self.cond.wait(left)
+            r = self.results.pop(cid)
+        return bool(r.get("ok")), (r.get("result") if r.get("ok") else r.get("error"))
+
+    def close(self):
+        self.commands.put({"cmd": "quit"})
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+# --------------------------------------------------------------------------------------------
+# Chromium
+# --------------------------------------------------------------------------------------------
+
+def find_chromium():
+    env = os.environ.get("RG_CHROMIUM")
+    if env:
+        return env if os.access(env, os.X_OK) else None
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        p = shutil.which(name)
+        if p:
+            return p
+    return None
+
+
+def start_chromium(binary, url, workdir):
+    profile = tempfile.mkdtemp(prefix="profile-", dir=workdir)
+    args = [binary,
+            "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync",
+            "--disable-dev-shm-usage", "--no-default-browser-check",
+            "--user-data-dir=" + profile,
+            "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            "--autoplay-policy=no-user-gesture-required",
+            "--mute-audio",                 # the page plays the received audio (see chromium.js)
+            # real host candidates (rtpgate ignores mDNS .local ones)
+            "--disable-features=WebRtcHideLocalIpsWithMdns",
+            "--enforce-webrtc-ip-permission-check=false",
+            "--allow-loopback-in-peer-connection",
+            "--enable-logging=stderr", "--v=0",
+            url]
+    log = open(os.path.join(workdir, "chromium.log"), "wb")
+    proc = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    log.close()
+    return proc
+
+
+def stop_group(proc, timeout=5):
+    """SIGTERM, then SIGKILL, to the process group the child leads (start_new_session)."""
+    if proc is None:
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if proc.poll() is not None and not _group_alive(proc.pid):
+                return
+            time.sleep(0.1)
+
+
+def _group_alive(pgid):
+    try:
+        os.killpg(pgid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+
+
+# --------------------------------------------------------------------------------------------
+# SDP helpers
+# --------------------------------------------------------------------------------------------
+
+def candidates(sdp):
+    """(transport, address, port, type, priority) of each a=candidate line."""
+    out = []
+    for m in re.finditer(r"a=candidate:\S+ \d+ (\S+) (\d+) (\S+) (\d+) typ (\S+)", sdp):
+        out.append((m.group(1).lower(), m.group(3), int(m.group(4)), m.group(5), int(m.group(2))))
+    return out
+
+
+def pick_interface(sdp):
+    """The address of Chromium's highest-priority IPv4 UDP host candidate (None if none): with
+    loopback allowed that is 127.0.0.1 (Chromium 156), else the machine's interface address."""
+    best = None
+    for proto, addr, _, typ, prio in candidates(sdp):
+        if proto != "udp" or typ != "host" or addr.endswith(".local"):
+            continue
+        try:
+            if ipaddress.ip_address(addr).version != 4:
+                continue
+        except ValueError:
+            continue
+        if best is None or prio > best[1]:
+            best = (addr, prio)
+    return best[0] if best else None
+
+
+def m_port(sdp):
+    return int(re.search(r"m=audio (\d+)", sdp).group(1))
+
+
+def c_addr(sdp):
+    return re.findall(r"c=IN IP[46] (\S+)", sdp)[-1]
+
+
+def oneline(sdp):
+    return sdp.replace("\r\n", " | ")
+
+
+def check_sdp(name, ok, sdp):
+    """check() that shows the SDP only when it fails."""
+    return check(name, ok, "" if ok else oneline(sdp))
+
+
+# --------------------------------------------------------------------------------------------
+# Media phase and the two flows
+# --------------------------------------------------------------------------------------------
+
+def stats_of(stats, typ):
+    return [s for s in stats if s.get("type") == typ]
+
+
+def in_thread(fn):
+    """fn() in a daemon thread, as an awaitable (not the loop's executor, which asyncio.run would
+    wait for when the run is aborted)."""
+    loop = asyncio.get_running_loop()
+    fut = loop.create_future()
+
+    def done(r):
+        if not fut.done():
+            fut.set_result(r)
+
+    def run():
+        r = fn()
+        try:
+            loop.call_soon_threadsafe(done, r)
+        except RuntimeError:    # loop already closed
+            pass
+    threading.Thread(target=run, daemon=True).start()
+    return fut
+
+
+async def media_phase(name, page, plain, ng, call_id, seconds=5.0):
+    send = asyncio.ensure_future(plain.run(seconds))
+    ok, res = await in_thread(lambda: page.call("measure", timeout=seconds + 10, warmup=1.5,
+                                                seconds=seconds - 2.0))
+    await send
+    # browser -> plain: 440 Hz arrived as PCMU
+    pcm = np.frombuffer(bytes(plain.received), dtype=np.int16)
+    f = dominant_freq(pcm[4000:], 8000) if len(pcm) > 8000 else 0
+    check("%s: plain side received RTP from Chromium" % name, plain.rx_packets > 100,
+          "%d packets" % plain.rx_packets)
+    check("%s: plain side hears Chromium's 440 Hz" % name, abs(f - 440) < 15, "%.1f Hz" % f)
+    if not check("%s: page measured the received audio" % name, ok, "" if ok else str(res)):
+        res = {"stats": [], "freq": 0}
+    stats = res.get("stats", [])
+    # plain -> browser: 1000 Hz arrived through SRTP, decoded by Chromium
+    check("%s: Chromium hears the plain side's 1000 Hz" % name, abs(res.get("freq", 0) - 1000) < 20,
+          "%.1f Hz (peak %.3f, %s frames at %s Hz, AudioContext %s)"
+          % (res.get("freq", 0), res.get("peak", 0), res.get("frames"), res.get("sampleRate"),
+             res.get("contextState")))
+    inb = [s for s in stats_of(stats, "inbound-rtp") if s.get("kind", "audio") == "audio"]
+    pkts = max([s.get("packetsReceived", 0) for s in inb] or [0])
+    level = max([s.get("audioLevel", 0) for s in inb] or [0])
+    energy = max([s.get("totalAudioEnergy", 0) for s in inb] or [0])
+    check("%s: getStats inbound-rtp packetsReceived" % name, pkts > 100, "%d" % pkts)
+    check("%s: getStats inbound-rtp audio level" % name, level > 0 and energy > 0,
+          "audioLevel %.4f, totalAudioEnergy %.4f" % (level, energy))
+    outb = stats_of(stats, "outbound-rtp")
+    sent = max([s.get("packetsSent", 0) for s in outb] or [0])
+    check("%s: getStats outbound-rtp packetsSent" % name, sent > 100, "%d" % sent)
+    codecs = {s.get("id"): s for s in stats_of(stats, "codec")}
+    used = sorted({codecs.get(s.get("codecId"), {}).get("mimeType", "?") for s in inb + outb})
+    check("%s: Chromium uses PCMU both ways" % name, used == ["audio/PCMU"], ",".join(used))
+    tr = stats_of(stats, "transport")
+    dtls = [t.get("dtlsState") for t in tr]
+    check("%s: DTLS connected" % name, dtls and all(d == "connected" for d in dtls),
+          "dtlsState %s, srtpCipher %s, role %s"
+          % (dtls, [t.get("srtpCipher") for t in tr], [t.get("dtlsRole") for t in tr]))
+    pairs = {s.get("id"): s for s in stats_of(stats, "candidate-pair")}
+    cands = {s.get("id"): s for s in stats if s.get("type") in ("local-candidate", "remote-candidate")}
+    sel = [pairs.get(t.get("selectedCandidatePairId")) for t in tr]
+    sel = [p for p in sel if p]
+    desc = ["%s:%s -> %s:%s %s" % (cands.get(p.get("localCandidateId"), {}).get("address"),
+                                   cands.get(p.get("localCandidateId"), {}).get("port"),
+                                   cands.get(p.get("remoteCandidateId"), {}).get("address"),
+                                   cands.get(p.get("remoteCandidateId"), {}).get("port"),
+                                   p.get("state")) for p in sel]
+    check("%s: ICE selected pair succeeded" % name, sel and all(p.get("state") == "succeeded" for p in sel),
+          "; ".join(desc) or "no selected pair (ICE %s)" % res.get("iceConnectionState"))
+    q = ng.query(call_id)
+    tot = q.get(b"totals", {}).get(b"RTP", {})
+    check("%s: NG query counts RTP both ways" % name, tot.get(b"packets", 0) > 200,
+          "%s packets" % tot.get(b"packets"))
+
+
+async def flow_browser_offers(ng, page, iface):
+    name = "browser offers"
+    call_id = "chromium-a-%d" % random.randint(0, 1 << 30)
+    ok, res = page.call("offer", freq=440)
+    if not check("%s: Chromium creates an offer" % name, ok, "" if ok else res):
+        return
+    offer = res["sdp"]
+    check_sdp("%s: offer is PCMU only with a host candidate on %s" % (name, iface),
+              re.search(r"m=audio \d+ UDP/TLS/RTP/SAVPF 0\r\n", offer)
+              and any(a == iface and t == "host" for _, a, _, t, _ in candidates(offer)), offer)
+    r = ng.command("offer", sdp=offer, call_id=call_id, from_tag="browser",
+                   ICE="remove", DTLS="off", transport_protocol="RTP/AVP",
+                   flags=["trust-address"], replace=["origin", "session-connection"],
+                   **{"rtcp-mux": ["demux"], "SDES": ["off"]})
+    sdp_plain = r[b"sdp"].decode()
+    check_sdp("%s: SIP side gets plain RTP/AVP" % name, "RTP/AVP " in sdp_plain and "SAVP" not in sdp_plain,
+              sdp_plain)
+    check("%s: SIP side gets no ICE/DTLS" % name,
+          not re.search(r"a=(candidate|ice-ufrag|fingerprint|setup)", sdp_plain))
+    plain = PlainEndpoint()
+    try:
+        plain.dest = (c_addr(sdp_plain), m_port(sdp_plain))
+        r = ng.command("answer", sdp=plain.sdp(), call_id=call_id, from_tag="browser", to_tag="phone",
+                       ICE="force", transport_protocol="UDP/TLS/RTP/SAVPF",
+                       replace=["origin", "session-connection"], **{"rtcp-mux": ["require"]})
+        sdp_browser = r[b"sdp"].decode()
+        check_sdp("%s: browser gets ICE, DTLS and rtcp-mux" % name,
+                  all(a in sdp_browser for a in ("a=ice-ufrag:", "a=candidate:", "a=fingerprint:sha-256",
+                                                 "a=rtcp-mux")), sdp_browser)
+        check("%s: answer to the browser takes the passive DTLS role" % name, "a=setup:passive" in sdp_browser)
+        ok, res = page.call("remote", type="answer", sdp=sdp_browser)
+        if not check("%s: Chromium accepts rtpgate's answer (setRemoteDescription)" % name, ok,
+                     "" if ok else "Chromium: %s -- SDP: %s" % (res, oneline(sdp_browser))):
+            return
+        await media_phase(name, page, plain, ng, call_id)
+    finally:
+        page.call("close", timeout=5)
+        plain.sock.close()
+        ng.command("delete", call_id=call_id)
+
+
+async def flow_plain_offers(ng, page):
+    name = "SIP offers"
+    call_id = "chromium-b-%d" % random.randint(0, 1 << 30)
+    plain = PlainEndpoint()
+    try:
+        r = ng.command("offer", sdp=plain.sdp(), call_id=call_id, from_tag="phone",
+                       ICE="force", DTLS="passive", transport_protocol="UDP/TLS/RTP/SAVPF",
+                       flags=["trust-address", "generate-mid"], replace=["origin", "session-connection"],
+                       **{"rtcp-mux": ["offer", "require"], "SDES": ["off"]})
+        sdp_browser = r[b"sdp"].decode()
+        check_sdp("%s: browser gets UDP/TLS/RTP/SAVPF with ICE and a fingerprint" % name,
+                  "UDP/TLS/RTP/SAVPF" in sdp_browser and "a=candidate:" in sdp_browser
+                  and "a=fingerprint:" in sdp_browser, sdp_browser)
+        ok, res = page.call("answer", sdp=sdp_browser, freq=440)
+        if not check("%s: Chromium accepts rtpgate's offer and answers" % name, ok,
+                     "" if ok else "Chromium: %s -- SDP: %s" % (res, oneline(sdp_browser))):
+            return
+        answer = res["sdp"]
+        check_sdp("%s: Chromium's answer is PCMU with the active DTLS role" % name,
+                  re.search(r"m=audio \d+ UDP/TLS/RTP/SAVPF 0\r\n", answer) and "a=setup:active" in answer,
+                  answer)
+        r = ng.command("answer", sdp=answer, call_id=call_id, from_tag="phone", to_tag="browser",
+                       ICE="remove", transport_protocol="RTP/AVP", replace=["origin", "session-connection"],
+                       **{"rtcp-mux": ["demux"]})
+        sdp_plain = r[b"sdp"].decode()
+        check_sdp("%s: SIP side gets plain RTP/AVP" % name,
+                  "RTP/AVP " in sdp_plain and "fingerprint" not in sdp_plain, sdp_plain)
+        plain.dest = (c_addr(sdp_plain), m_port(sdp_plain))
+        await media_phase(name, page, plain, ng, call_id)
+    finally:
+        page.call("close", timeout=5)
+        plain.sock.close()
+        ng.command("delete", call_id=call_id)
+
+
+def free_ng_port():
+    # below the ephemeral range (32768+)
+    probe = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        for _ in range(100):
+            port = random.randint(20000, 24999)
+            try:
+                probe.bind(("127.0.0.1", port))
+                return port
+            except OSError:
+                continue
+    finally:
+        probe.close()
+    return 22223
+
+
+def tail(path, n=60):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-n:])
+    except OSError as e:
+        return "(%s)\n" % e
+
+
+class Abort(Exception):
+    pass
+
+
+def on_signal(signum, frame):
+    # Chromium and rtpgate run in their own sessions: unwind through the finally below so that
+    # they are stopped even when meson times out (SIGTERM) or the run overstays (SIGALRM)
+    raise Abort("signal %d" % signum)
+
+
+def main():
+    rg_bin = os.environ.get("RG_BIN", "build/gateway/rtpgate")
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGALRM, on_signal)
+    signal.alarm(max(1, int(remaining()) + 2))      # backstop, see DEADLINE
+    chromium = find_chromium()
+    if not chromium:
+        if os.environ.get("RG_ALLOW_SKIP") == "1":
+            print("SKIP: chromium not installed")
+            return 77
+        check("chromium installed (apt-get install chromium)", False)
+        return 1
+
+    work = tempfile.mkdtemp(prefix="rg-chromium-")
+    page_log = os.path.join(work, "page.log")
+    rg_log = os.path.join(work, "rtpgate.log")
+    page = browser = daemon = None
+    ok = False
+    try:
+        page = PageChannel(page_log)
+        browser = start_chromium(chromium, page.url(), work)
+        loaded = page.polled.wait(min(30, remaining()))
+        if not check("Chromium loads the test page", loaded, "" if loaded else "no request for %s" % page.url()):
+            return 1
+        ok_p, res = page.call("probe", timeout=10)
+        if not check("Chromium gathers ICE candidates", ok_p, "" if ok_p else res):
+            return 1
+        print("# %s" % res.get("userAgent"), flush=True)
+        iface = pick_interface(res["sdp"])
+        if not check("Chromium offers a non-mDNS IPv4 UDP host candidate", iface,
+                     "candidates: %s" % ", ".join("%s %s:%d %s" % c[:4] for c in candidates(res["sdp"]))):
+            return 1
+        print("# rtpgate media interface: %s (Chromium's host candidate address)" % iface, flush=True)
+
+        ng_port = free_ng_port()
+        pmin = random.randrange(25000, 29600, 2)
+        with open(rg_log, "wb") as log:
+            daemon = subprocess.Popen([rg_bin, "--config-file=none", "--foreground", "--log-stderr",
+                                       "--log-level=7", "--interface=" + iface,
+                                       "--listen-ng=127.0.0.1:%d" % ng_port,
+                                       "--listen-rtpproxy=udp:127.0.0.1:%d" % (ng_port + 1),
+                                       "--port-min=%d" % pmin, "--port-max=%d" % (pmin + 200),
+                                       "--delete-delay=0"],
+                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        ng = NGClient("127.0.0.1", ng_port, timeout=3.0)
+        if not check("daemon answers ping", ng.wait_ready(10)):
+            return 1
+        asyncio.run(asyncio.wait_for(flow_browser_offers(ng, page, iface), min(35, remaining())))
+        asyncio.run(asyncio.wait_for(flow_plain_offers(ng, page), min(35, remaining())))
+        check("daemon still running", daemon.poll() is None)
+        check("Chromium still running", browser.poll() is None)
+        ok = all(aio.RESULTS)
+    except Exception as e:  # a crash of the test is a failure with its reason
+        import traceback
+        traceback.print_exc()
+        check("test ran to the end", False, repr(e))
+    finally:
+        if page:
+            page.close()
+        stop_group(browser)
+        if daemon:
+            stop_group(daemon, timeout=10)
+        keep = not ok or os.environ.get("RG_KEEP_TMP") == "1"
+        if not ok:
+            print("---- page console ----")
+            print(tail(page_log, 40))
+            print("---- rtpgate log (tail) ----")
+            print(tail(rg_log, 80))
+            print("---- chromium log (tail) ----")
+            print(tail(os.path.join(work, "chromium.log"), 30))
+        for d in os.listdir(work):          # Chromium's profile is of no use afterwards
+            if d.startswith("profile-"):
+                shutil.rmtree(os.path.join(work, d), ignore_errors=True)
+        if keep:
+            print("# work directory kept: %s" % work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+        print("%d passed, %d failed" % (sum(aio.RESULTS), len(aio.RESULTS) - sum(aio.RESULTS)), flush=True)
+        signal.alarm(0)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
