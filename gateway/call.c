@@ -1,4 +1,5 @@
 #include "call.h"
+#include "codec_neg.h"
 #include "log.h"
 #include "stats.h"
 #include "sdes.h"
@@ -70,6 +71,7 @@ static void media_free(rg_media *m)
 {
 	rg_webrtc_free(m->wrtc);
 	rg_sdes_free(m->sdes);
+	rg_media_codecs_free(m->codecs);
 	g_free(m->type);
 	g_free(m->proto);
 	g_free(m);

@@ -78,6 +78,33 @@ static const ng_flag_def flag_defs[] = {
 
 static void add_sdes(ng_req *r, rg_str v);
 
+const char *const ng_codec_op_names[NG_CODEC__N] = { "strip", "except", "offer", "mask", "consume", "accept",
+						     "transcode", "set" };
+
+static void add_codec_op(ng_req *r, unsigned op, rg_str v)
+{
+	if (!v.len)
+		return;
+	if (r->n_codec[op] >= NG_CODEC_MAX) {
+		ng_warn(r, "too many '%s' codecs; extra ignored", ng_codec_op_names[op]);
+		return;
+	}
+	r->codec[op][r->n_codec[op]++] = v;
+}
+
+/* "codec-<op>-<codec>" flag; false when <op> is not one we know */
+static bool codec_flag(ng_req *r, rg_str rest)
+{
+	for (unsigned op = 0; op < NG_CODEC__N; op++) {
+		size_t l = strlen(ng_codec_op_names[op]);
+		if (rest.len > l + 1 && memcmp(rest.s, ng_codec_op_names[op], l) == 0 && rest.s[l] == '-') {
+			add_codec_op(r, op, rg_str_mk(rest.s + l + 1, rest.len - l - 1));
+			return true;
+		}
+	}
+	return false;
+}
+
 static void set_flag(ng_req *r, rg_str f)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(flag_defs); i++) {
@@ -92,6 +119,8 @@ static void set_flag(ng_req *r, rg_str f)
 		add_sdes(r, rest);
 		return;
 	}
+	if (rg_str_prefix(f, "codec-", &rest) && codec_flag(r, rest))
+		return;
 	if (rg_str_prefix(f, "codec-", &rest) ||
 	    rg_str_prefix(f, "OSRTP-", &rest) || rg_str_prefix(f, "T38-", &rest) ||
 	    rg_str_prefix(f, "endpoint-learning", &rest) || rg_str_prefix(f, "ICE-", &rest) ||
@@ -141,7 +170,7 @@ static void set_mux(ng_req *r, rg_str v)
 
 /* ---- keys: one table ---- */
 enum key_kind { K_STR, K_INT, K_LIST_FLAGS, K_LIST_REPLACE, K_LIST_MUX, K_LIST_DIRECTION,
-		K_RECEIVED_FROM, K_LIST_SUPPORTS, K_LIST_SDES, K_UNSUPPORTED, K_IGNORE };
+		K_RECEIVED_FROM, K_LIST_SUPPORTS, K_LIST_SDES, K_CODEC, K_UNSUPPORTED, K_IGNORE };
 typedef struct ng_key_def {
 	const char *name;
 	enum key_kind kind;
@@ -178,7 +207,7 @@ static const ng_key_def key_defs[] = {
 	{ "supports", K_LIST_SUPPORTS, 0, "extensions the client supports (\"load limit\")" },
 	{ "TOS", K_IGNORE, 0, "accepted" },
 	{ "repacketize", K_IGNORE, 0, "accepted" },
-	{ "codec", K_UNSUPPORTED, 0, "codec manipulation (comes with transcoding)" },
+	{ "codec", K_CODEC, 0, "codec manipulation: dict of strip, offer, except, transcode, mask, consume, accept, set lists" },
 	{ "SDES", K_LIST_SDES, 0, "SDES-SRTP: off, no-<suite>, only-<suite>" },
 	{ "T.38", K_UNSUPPORTED, 0, "T.38" },
 	{ "ptime", K_UNSUPPORTED, 0, "repacketization (comes with transcoding)" },
@@ -288,6 +317,30 @@ const char *ng_req_parse(ng_req *r, const be_node *dict)
 			break;
 		case K_LIST_SUPPORTS:
 			list_each(r, n, set_supports, "supports");
+			break;
+		case K_CODEC:
+			if (n->type != BE_DICT) {
+				ng_warn(r, "'codec' should be a dictionary; ignored");
+				break;
+			}
+			for (const be_node *c = n->child; c; c = c->next) {
+				unsigned op = 0;
+				while (op < NG_CODEC__N && !rg_str_flag_eq(c->key, ng_codec_op_names[op]))
+					op++;
+				if (op == NG_CODEC__N) {
+					ng_warn(r, "Unsupported 'codec' operation ignored: '" RG_STR_FMT "'", RG_STR_ARG(c->key));
+					continue;
+				}
+				if (c->type == BE_STR) {
+					add_codec_op(r, op, c->str);
+				} else if (c->type == BE_LIST) {
+					for (const be_node *i = c->child; i; i = i->next)
+						if (i->type == BE_STR)
+							add_codec_op(r, op, i->str);
+				} else {
+					ng_warn(r, "'codec' '%s' should be a list; ignored", ng_codec_op_names[op]);
+				}
+			}
 			break;
 		case K_UNSUPPORTED:
 			ng_warn(r, "Unsupported option ignored: '%s'", def->name);

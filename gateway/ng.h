@@ -12,6 +12,12 @@
 #include "call.h"
 #include "str.h"
 
+/* codec ops, in the order codec_neg.c applies them */
+enum { NG_CODEC_STRIP, NG_CODEC_EXCEPT, NG_CODEC_OFFER, NG_CODEC_MASK, NG_CODEC_CONSUME, NG_CODEC_ACCEPT,
+       NG_CODEC_TRANSCODE, NG_CODEC_SET, NG_CODEC__N };
+#define NG_CODEC_MAX 16
+extern const char *const ng_codec_op_names[NG_CODEC__N];
+
 typedef struct ng_req {
 	const be_node *dict;
 	rg_str command;
@@ -36,6 +42,9 @@ typedef struct ng_req {
 	rg_str sdes[8];             /* "SDES" list items: off, no-<suite>, only-<suite> */
 	unsigned n_sdes;
 	bool sdes_off;
+	/* codec manipulation (ng-protocol 6.4): the `codec` dict and codec-<op>-<codec> flags */
+	rg_str codec[NG_CODEC__N][NG_CODEC_MAX];
+	unsigned n_codec[NG_CODEC__N];
 	GString *warnings;          /* "; "-separated, owned by the request */
 } ng_req;
 

@@ -1,6 +1,7 @@
 /* NG commands: offer, answer, delete, query, list, statistics. Each runs on the main thread with
  * the call's lock held while it changes the call. */
 #include "ng.h"
+#include "codec_neg.h"
 #include "log.h"
 #include "sdp_rewrite.h"
 #include "sdes.h"
@@ -308,6 +309,7 @@ const char *ng_cmd_offer(ng_req *r, be_buf *reply)
 				   ((mf->mux_offered && !r->mux_demux) || r->mux_offer || r->mux_require);
 		if ((err = offer_webrtc(mf, mt, sdp, sm, r)))
 			goto unlock;
+		rg_codec_offer(mf, mt, sm, r);
 		rg_clog(RG_LOG_DEBUG, call_id, "offer media %u %s: ports %u (to %s) / %u (to %s)", i + 1,
 			sm->media, mf->rtp.sock->port, from_tag, mt->rtp.sock->port, to_tag ? to_tag : "(answerer)");
 	}
@@ -403,6 +405,8 @@ const char *ng_cmd_answer(ng_req *r, be_buf *reply)
 		if (ma->wrtc && sm->port && (err = rg_webrtc_remote(ma->wrtc, sdp, sm, true, r)))
 			goto unlock;
 		if (ma->sdes && ma->sdes->n_offered && sm->port && (err = rg_sdes_take_answer(ma, sm)))
+			goto unlock;
+		if (mo && (err = rg_codec_answer(ma, mo, sm, r)))
 			goto unlock;
 		if (!ma->wrtc && rg_webrtc_sdp_wants(sdp, sm))
 			ng_warn(r, "answer has DTLS-SRTP for media %u that was offered as plain RTP", i + 1);

@@ -1,5 +1,7 @@
 #include "relay.h"
+#include "codec_neg.h"
 #include "log.h"
+#include "transcode.h"
 #include "rtp.h"
 #include "sdes.h"
 #include "webrtc.h"
@@ -202,16 +204,16 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 			}
 			len = (unsigned)l;
 		}
+		rtp_info ri;
 		if (is_rtcp) {
-			rtcp_info ri;
-			if (rtcp_parse(p, len, &ri) < 0) {
+			rtcp_info rci;
+			if (rtcp_parse(p, len, &rci) < 0) {
 				w->ctr[RG_CTR_DROP_MALFORMED]++;
 				st->errors++;
 				continue;
 			}
-			rtcp_account(m, peer, &ri);
+			rtcp_account(m, peer, &rci);
 		} else {
-			rtp_info ri;
 			if (rtp_parse(p, len, &ri) < 0) {
 				w->ctr[RG_CTR_DROP_MALFORMED]++;
 				st->errors++;
@@ -230,6 +232,13 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 
 		if (!peer || peer->rejected) {
 			w->ctr[RG_CTR_DROP_NO_PEER]++;
+			continue;
+		}
+		if (m->codecs && m->codecs->xc) {
+			/* transcoded: our own stream toward the peer; the party's RTCP describes its
+			 * stream, not ours, so it is not forwarded */
+			if (!is_rtcp)
+				rg_transcode_rtp(w, m, ctx->buf[i], &ri);
 			continue;
 		}
 		if (peer->wrtc) {
@@ -283,16 +292,16 @@ void rg_relay_forward(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, size_
 	rg_stream *st = is_rtcp ? &m->rtcp : &m->rtp;
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME_COARSE, &now);
+	rtp_info ri;
 	if (is_rtcp) {
-		rtcp_info ri;
-		if (rtcp_parse(buf, len, &ri) < 0) {
+		rtcp_info rci;
+		if (rtcp_parse(buf, len, &rci) < 0) {
 			w->ctr[RG_CTR_DROP_MALFORMED]++;
 			st->errors++;
 			return;
 		}
-		rtcp_account(m, m->peer, &ri);
+		rtcp_account(m, m->peer, &rci);
 	} else {
-		rtp_info ri;
 		if (rtp_parse(buf, len, &ri) < 0) {
 			w->ctr[RG_CTR_DROP_MALFORMED]++;
 			st->errors++;
@@ -309,31 +318,46 @@ void rg_relay_forward(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, size_
 		w->ctr[RG_CTR_DROP_NO_PEER]++;
 		return;
 	}
+	if (m->codecs && m->codecs->xc) {
+		if (!is_rtcp)
+			rg_transcode_rtp(w, m, buf, &ri);
+		return;
+	}
+	rg_relay_send(w, peer, buf, len, cap, is_rtcp);
+}
+
+int rg_relay_send(rg_worker *w, rg_media *peer, uint8_t *buf, size_t len, size_t cap, bool is_rtcp)
+{
+	if (peer->rejected) {
+		w->ctr[RG_CTR_DROP_NO_PEER]++;
+		return -1;
+	}
 	if (peer->wrtc) {
 		if (rg_webrtc_send(peer->wrtc, buf, len, cap, is_rtcp) < 0) {
 			w->ctr[RG_CTR_DROP_NO_PEER]++;
-			return;
+			return -1;
 		}
 	} else {
 		rg_stream *ost = (is_rtcp && !peer->rtcp_mux) ? &peer->rtcp : &peer->rtp;
 		const rg_endpoint *dst = destination(ost);
 		if (!dst || !ost->sock) {
 			w->ctr[RG_CTR_DROP_NO_PEER]++;
-			return;
+			return -1;
 		}
 		if (peer->sdes) {
 			if (!peer->sdes->srtp ||
 			    (is_rtcp ? rg_srtp_protect_rtcp(peer->sdes->srtp, buf, &len, cap)
 				     : rg_srtp_protect_rtp(peer->sdes->srtp, buf, &len, cap)) < 0) {
 				w->ctr[RG_CTR_DROP_NO_PEER]++;
-				return;
+				return -1;
 			}
 		}
 		if (sendto(ost->sock->fd, buf, len, MSG_DONTWAIT, (const struct sockaddr *)&dst->ss, dst->len) < 0) {
 			w->ctr[RG_CTR_DROP_SEND]++;
-			return;
+			return -1;
 		}
 	}
 	w->ctr[RG_CTR_PKT_RELAYED]++;
 	w->ctr[RG_CTR_BYTES_RELAYED] += len;
+	return 0;
 }

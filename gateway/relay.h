@@ -20,5 +20,9 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s);
 /* One decrypted packet received on media m by other means than its socket (a WebRTC leg):
  * count it on m and send it to m's peer. Worker, call lock held; buf has cap bytes of room. */
 void rg_relay_forward(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, size_t cap, bool is_rtcp);
+/* Send one plain RTP/RTCP packet to party `peer` from its media's socket (SDES-SRTP or WebRTC
+ * protection in place: buf has cap bytes of room), counted as relayed. Worker, call lock held.
+ * 0, or -1 when dropped (counted). */
+int rg_relay_send(rg_worker *w, rg_media *peer, uint8_t *buf, size_t len, size_t cap, bool is_rtcp);
 
 #endif

@@ -1,14 +1,18 @@
 #!/usr/bin/python3
 """WebRTC <-> plain RTP through rtpgate, with aiortc (Debian python3-aiortc) as the browser.
 
-Two calls, set up over NG exactly as Kamailio's rtpengine module would:
+Calls set up over NG exactly as Kamailio's rtpengine module would:
   1. aiortc offers (ICE, DTLS-SRTP, rtcp-mux); flags toward the SIP side
      "ICE=remove RTP/AVP rtcp-mux-demux DTLS=off SDES-off replace-origin replace-session-connection";
      a plain RTP endpoint in this test answers with PCMU.
   2. the plain endpoint offers PCMU; flags toward the browser
      "ICE=force UDP/TLS/RTP/SAVPF DTLS=passive rtcp-mux-offer rtcp-mux-require SDES-off ...";
      aiortc answers.
-In both, each side sends a tone (aiortc 440 Hz, the plain side 1000 Hz as PCMU) and the test decodes
+  3. transcoding: aiortc offers Opus only, the SIP side answers PCMU only; offer flags as in 1 plus
+     codec {strip: [all], transcode: [PCMU]} (Kamailio's codec-strip-all codec-transcode-PCMU).
+  4. transcoding the other way: the plain side offers PCMU with codec-transcode-opus toward the
+     browser, which answers Opus only.
+(plus ICE-lite and wrong-fingerprint variants). In each, each side sends a tone (aiortc 440 Hz, the plain side 1000 Hz as PCMU) and the test decodes
 what arrives on the other side and checks its frequency. Exit 0 when every check passed.
 Run: RG_BIN=build/gateway/rtpgate /usr/bin/python3 tests/integration/test_webrtc_aiortc.py
 """
@@ -145,12 +149,24 @@ async def collect_track(track, into, seconds):
         into.append((frame.sample_rate, arr))
 
 
-def pcmu_only(pc):
+def codec_only(pc, mime):
     from aiortc.rtcrtpsender import RTCRtpSender
     caps = RTCRtpSender.getCapabilities("audio")
-    prefs = [c for c in caps.codecs if c.mimeType.lower() == "audio/pcmu"]
+    prefs = [c for c in caps.codecs if c.mimeType.lower() == mime]
     for t in pc.getTransceivers():
         t.setCodecPreferences(prefs)
+
+
+def pcmu_only(pc):
+    codec_only(pc, "audio/pcmu")
+
+
+def m_formats(sdp):
+    return re.search(r"m=audio \d+ \S+ ([^\r\n]*)", sdp).group(1).split()
+
+
+def rtpmaps(sdp):
+    return dict(re.findall(r"a=rtpmap:(\d+) ([^\r\n]+)", sdp))
 
 
 async def media_phase(name, pc, plain, ng, call_id, seconds=4.0):
@@ -245,6 +261,80 @@ async def flow_plain_offers(ng, lite=False):
     ng.command("delete", call_id=call_id)
 
 
+async def flow_browser_opus_sip_pcmu(ng):
+    """The browser offers Opus only, the SIP side speaks PCMU only: Kamailio's
+    codec-strip-all codec-transcode-PCMU (as the NG `codec` dict) makes rtpgate transcode."""
+    name = "browser Opus, SIP PCMU (transcoded)"
+    call_id = "webrtc-tc-%d" % random.randint(0, 1 << 30)
+    pc = RTCPeerConnection()
+    pc.addTrack(ToneTrack(440))
+    codec_only(pc, "audio/opus")
+    await pc.setLocalDescription(await pc.createOffer())
+    offer = pc.localDescription.sdp
+    r = ng.command("offer", sdp=offer, call_id=call_id, from_tag="browser",
+                   ICE="remove", DTLS="off", transport_protocol="RTP/AVP",
+                   flags=["trust-address"], replace=["origin", "session-connection"],
+                   codec={"strip": ["all"], "transcode": ["PCMU"]},
+                   **{"rtcp-mux": ["demux"], "SDES": ["off"]})
+    sdp_plain = r[b"sdp"].decode()
+    maps = rtpmaps(sdp_plain)
+    fmts = m_formats(sdp_plain)
+    check("%s: SIP side is offered PCMU only" % name,
+          fmts and fmts[0] == "0" and all(maps.get(f, "").startswith(("PCMU/", "telephone-event/8000")) for f in fmts)
+          and "opus" not in sdp_plain, sdp_plain.replace("\r\n", " | "))
+    plain = PlainEndpoint()
+    plain.dest = (c_addr(sdp_plain), m_port(sdp_plain))
+    r = ng.command("answer", sdp=plain.sdp(), call_id=call_id, from_tag="browser", to_tag="phone",
+                   ICE="force", transport_protocol="UDP/TLS/RTP/SAVPF", replace=["origin", "session-connection"],
+                   **{"rtcp-mux": ["require"]})
+    sdp_browser = r[b"sdp"].decode()
+    fmts = m_formats(sdp_browser)
+    check("%s: answer to the browser keeps Opus only" % name,
+          len(fmts) == 1 and rtpmaps(sdp_browser).get(fmts[0], "").lower() == "opus/48000/2",
+          sdp_browser.replace("\r\n", " | "))
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp_browser, type="answer"))
+    await media_phase(name, pc, plain, ng, call_id)
+    await pc.close()
+    ng.command("delete", call_id=call_id)
+
+
+async def flow_plain_pcmu_browser_opus(ng):
+    """The SIP side offers PCMU; codec-transcode-opus adds Opus toward the browser, which answers
+    with Opus only: rtpgate transcodes."""
+    name = "SIP PCMU, browser Opus (transcoded)"
+    call_id = "webrtc-tc2-%d" % random.randint(0, 1 << 30)
+    plain = PlainEndpoint()
+    r = ng.command("offer", sdp=plain.sdp(), call_id=call_id, from_tag="phone",
+                   ICE="force", DTLS="passive", transport_protocol="UDP/TLS/RTP/SAVPF",
+                   flags=["trust-address", "generate-mid", "codec-transcode-opus"],
+                   replace=["origin", "session-connection"],
+                   **{"rtcp-mux": ["offer", "require"], "SDES": ["off"]})
+    sdp_browser = r[b"sdp"].decode()
+    maps = rtpmaps(sdp_browser)
+    check("%s: browser is offered PCMU and Opus" % name,
+          "0" in m_formats(sdp_browser) and any(v.lower() == "opus/48000/2" for v in maps.values()),
+          sdp_browser.replace("\r\n", " | "))
+    pc = RTCPeerConnection()
+    pc.addTrack(ToneTrack(440))
+    codec_only(pc, "audio/opus")
+    await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp_browser, type="offer"))
+    await pc.setLocalDescription(await pc.createAnswer())
+    answer = pc.localDescription.sdp
+    check("%s: the browser answers Opus only" % name,
+          [rtpmaps(answer).get(f, "").lower() for f in m_formats(answer)] == ["opus/48000/2"],
+          answer.replace("\r\n", " | "))
+    r = ng.command("answer", sdp=answer, call_id=call_id, from_tag="phone", to_tag="browser",
+                   ICE="remove", transport_protocol="RTP/AVP", replace=["origin", "session-connection"],
+                   **{"rtcp-mux": ["demux"]})
+    sdp_plain = r[b"sdp"].decode()
+    check("%s: SIP side gets a PCMU answer" % name,
+          m_formats(sdp_plain) == ["0"] and "opus" not in sdp_plain, sdp_plain.replace("\r\n", " | "))
+    plain.dest = (c_addr(sdp_plain), m_port(sdp_plain))
+    await media_phase(name, pc, plain, ng, call_id)
+    await pc.close()
+    ng.command("delete", call_id=call_id)
+
+
 async def flow_wrong_fingerprint(ng):
     """The browser's SDP fingerprint does not match its certificate: no media, a counted failure."""
     name = "wrong fingerprint"
@@ -300,6 +390,8 @@ def main():
         asyncio.run(asyncio.wait_for(flow_plain_offers(ng), 30))
         asyncio.run(asyncio.wait_for(flow_plain_offers(ng, lite=True), 30))
         asyncio.run(asyncio.wait_for(flow_wrong_fingerprint(ng), 30))
+        asyncio.run(asyncio.wait_for(flow_browser_opus_sip_pcmu(ng), 30))
+        asyncio.run(asyncio.wait_for(flow_plain_pcmu_browser_opus(ng), 30))
         check("daemon still running", daemon.poll() is None)
         ok = all(RESULTS)
     except Exception as e:  # a crash of the test is a failure with its reason

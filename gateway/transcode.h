@@ -1,0 +1,44 @@
+/* Transcoding on the packet path: one rg_transcoder per media and direction (RTP received from
+ * the media's party, sent to the peer): an rg_pipeline (codecs/rg_codec.h: decode -> resample ->
+ * encode with ptime repacketization) plus the output RTP state (our own SSRC, continuous
+ * sequence numbers and timestamps, the payload type the receiver negotiated).
+ *
+ * Created by signalling at answer time (codec_neg.c) with the call lock held, owned by
+ * rg_media_codecs.xc; used only by the call's worker under the call lock; no allocation per
+ * packet. */
+#ifndef RG_TRANSCODE_H
+#define RG_TRANSCODE_H
+
+#include "call.h"
+#include "rg_codec.h"
+#include "rtp.h"
+#include "worker.h"
+
+typedef struct rg_transcoder rg_transcoder;
+
+/* in_pt: the payload type the sender uses for in_t (other payload types are dropped); out_pt
+ * what the receiver expects for out_t. fmtp strings may be NULL. out_ptime 0 = from out_fmtp or
+ * 20 ms. NULL with *err on failure. */
+rg_transcoder *rg_transcoder_new(const rg_codec_type *in_t, const char *in_fmtp, int in_pt,
+				 const rg_codec_type *out_t, const char *out_fmtp, int out_pt,
+				 unsigned out_ptime, const char **err);
+void rg_transcoder_free(rg_transcoder *xc);
+/* A re-negotiated transcoder goes on with the output stream of the one it replaces (same SSRC,
+ * sequence numbers and timestamps continue). */
+void rg_transcoder_continue(rg_transcoder *xc, const rg_transcoder *old);
+/* Pass RFC 4733 telephone-event packets of payload type in_pt (clock in_rate) through as out_pt
+ * (clock out_rate): durations scaled, timestamps placed in our output stream. in_pt -1 = drop. */
+void rg_transcoder_set_events(rg_transcoder *xc, int in_pt, unsigned in_rate, int out_pt, unsigned out_rate);
+
+/* Worker, call lock held: one plain RTP packet (parsed into ri) received on media m, whose
+ * codecs->xc is set: push its payload, pull every ready output packet and send it to m's peer
+ * (plain socket, SDES-SRTP or WebRTC leg). */
+void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_info *ri);
+
+typedef struct rg_transcoder_stats {
+	uint64_t packets_in, packets_out, dropped, errors;
+	uint32_t ssrc;
+} rg_transcoder_stats;
+void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out);
+
+#endif
