@@ -292,17 +292,23 @@ static void test_offer_answer_relay(void)
 		g_assert_cmpint(recv_one(fx.fa, &from), ==, (ssize_t)n);
 		g_assert_cmpuint(from, ==, fx.ga);
 	}
-	/* garbage and a bad RTP version are dropped and counted, not forwarded */
+	/* garbage, a bad RTP version and an oversized datagram are dropped and counted, not forwarded */
+	uint64_t malformed = rg_ctr_read(RG_CTR_DROP_MALFORMED), oversize = rg_ctr_read(RG_CTR_DROP_OVERSIZE);
 	send_to(fx.fa, fx.ga, "garbage!", 8);
 	pkt[0] = 0x40;
 	send_to(fx.fa, fx.ga, pkt, 172);
+	static uint8_t big[4000];
+	mk_rtp(big, 60, 0);
+	send_to(fx.fa, fx.ga, big, sizeof(big));
 	g_assert_cmpint(recv_one(fx.fb, NULL), ==, -1);
+	g_assert_cmpuint(rg_ctr_read(RG_CTR_DROP_MALFORMED), ==, malformed + 2);
+	g_assert_cmpuint(rg_ctr_read(RG_CTR_DROP_OVERSIZE), ==, oversize + 1);
 
 	g_autoptr(reply) q = ng("query", "call-id", "call-relay", NULL);
 	assert_result(q, "ok");
 	g_assert_cmpint(total(q, "RTP", "packets"), ==, 80);
 	g_assert_cmpint(total(q, "RTP", "bytes"), ==, 80 * 172);
-	g_assert_cmpint(total(q, "RTP", "errors"), ==, 2);
+	g_assert_cmpint(total(q, "RTP", "errors"), ==, 3);
 
 	g_autoptr(reply) l = ng("list", NULL);
 	const be_node *calls = be_dict_get(l->d, "calls");
