@@ -1,0 +1,324 @@
+#!/usr/bin/env bash
+# Side-by-side plain-RTP relay benchmark: rtpengine vs rtpgate.
+#
+#   bench/run.sh                 # loads 500 1000 2000 calls
+#   bench/run.sh 200 1000        # chosen loads
+#   bench/run.sh --table FILE    # re-print the table from a results.txt
+#
+# For each load: a no-gateway baseline run of the load generator, then
+# rtpengine, then rtpgate (if $RG_BIN exists and answers an NG ping), each
+# started fresh with the same options and stopped afterwards.
+#
+# Environment (all optional):
+#   RG_BIN=build/gateway/rtpgate   rtpgate binary
+#   RTPENGINE_BIN=/usr/bin/rtpengine
+#   LOADGEN=path                   prebuilt rg-loadgen (default: build/bench/rg-loadgen
+#                                  if newer than bench/loadgen.c, else compiled with cc)
+#   DURATION=20 WARMUP=1 PPS=50 SETUP_RATE=200
+#   RX_COALESCE_US=0               see rg-loadgen --rx-coalesce-us
+#   LOADGEN_ARGS="..."             extra rg-loadgen options (word-split), e.g. --max-lag-ms 0
+#   NG_PORT=22299 PORT_MIN=30000 PORT_MAX=50000 THREADS=2
+#   OUT_DIR=dir                    where logs and raw results go (default: mktemp)
+#   SKIP_RTPENGINE=1 / SKIP_RTPGATE=1 / SKIP_BASELINE=1
+#   QUIET_PCT=10 QUIET_WAIT=300    before each run, wait (at most QUIET_WAIT s) until other
+#                                  processes use <= QUIET_PCT % of the machine (all CPUs)
+#   BUSY_PCT=20 RETRY_BUSY=2       repeat a run (up to RETRY_BUSY times) when other processes
+#                                  used > BUSY_PCT % of one CPU during it; keep the least disturbed
+set -u -o pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+cd "$root" || exit 2
+
+# print_table RESULTS_FILE: the summary table from RESULT lines
+print_table() {
+awk '
+function get(k,   i, n) {
+	for (i = 2; i <= NF; i++) { n = index($i, "="); if (substr($i, 1, n - 1) == k) return substr($i, n + 1) }
+	return ""
+}
+function num(x, fmt) { return (x == "" || x + 0 < 0) ? "-" : sprintf(fmt, x) }
+function abs_(x) { return x == "" ? "-" : sprintf("(%.0f)", x) }
+function add_(x, b) { return (x == "" || b == "") ? "-" : sprintf("%+.0f", x - b) }
+/^RESULT / {
+	k = ++nrow; d = get("label"); c = get("calls")
+	lab[k] = d; cl[k] = c; pps[k] = get("offered_pps"); fwd[k] = get("fwd_pps")
+	cpu[k] = get("cpu_us_per_pkt"); loss[k] = get("loss_pct")
+	p50[k] = get("lat_p50_us"); p99[k] = get("lat_p99_us")
+	k50[k] = get("klat_p50_us"); k99[k] = get("klat_p99_us"); own[k] = get("pid_owns_ng")
+	kib[k] = get("kib_per_call"); gwc[k] = get("gw_cpu_pct"); gen[k] = get("gen_cpu_pct")
+	ok[k] = get("calls_ok"); cons[k] = get("consistent")
+	oth[k] = get("other_cpu_pct"); late[k] = get("gen_tx_late_pct")
+	skip[k] = get("gen_skipped_pct")
+	if (d == "baseline") base[c] = k          # latest baseline for this load
+	bref[k] = (c in base) ? base[c] : 0
+	last[d, c] = k
+	if (!(c in seen)) { seen[c] = 1; loads[++nl] = c }
+}
+END {
+	printf "%-10s %6s %7s %8s %10s %8s %9s %9s %8s %8s %9s %8s %8s %s\n", "daemon", "calls", "pps", "fwd pps", "CPU us/pkt", "loss %", \
+		"p50 +us", "p99 +us", "kp50 +us", "kp99 +us", "KiB/call", "gw CPU%", "gen CPU%", "notes"
+	for (k = 1; k <= nrow; k++) {
+		c = cl[k]; b = bref[k]
+		note = ""
+		if (ok[k] != c) note = note "calls_ok=" ok[k] " "
+		if (cons[k] != 1) note = note "INCONSISTENT "
+		if (own[k] == "0") note = note "WRONG-PID "
+		if (oth[k] + 0 > busy) note = note sprintf("BUSY(others %.0f%%) ", oth[k])
+		if (skip[k] + 0 > 0) note = note sprintf("GEN-SKIPPED(%.2f%%) ", skip[k])
+		if (late[k] + 0 > 1) note = note sprintf("GEN-LATE(%.1f%%) ", late[k])
+		if (lab[k] == "baseline" || !b) {
+			l50 = abs_(p50[k]); l99 = abs_(p99[k]); q50 = abs_(k50[k]); q99 = abs_(k99[k])
+			note = note (lab[k] == "baseline" ? "absolute latency in ()" : "no baseline: absolute latency in ()")
+		} else {
+			l50 = add_(p50[k], p50[b]); l99 = add_(p99[k], p99[b]); q50 = add_(k50[k], k50[b]); q99 = add_(k99[k], k99[b])
+		}
+		printf "%-10s %6s %7s %8s %10s %8s %9s %9s %8s %8s %9s %8s %8s %s\n", lab[k], c, pps[k], fwd[k], num(cpu[k], "%.2f"), \
+			num(loss[k], "%.3f"), l50, l99, q50, q99, num(kib[k], "%.1f"), num(gwc[k], "%.0f"), num(gen[k], "%.0f"), note
+	}
+	print ""
+	for (i = 1; i <= nl; i++) {
+		c = loads[i]; e = last["rtpengine", c]; g = last["rtpgate", c]
+		if (e && g && cpu[e] > 0 && cpu[g] > 0)
+			printf "ratio rtpgate/rtpengine CPU per packet at %s calls: %.2f\n", c, cpu[g] / cpu[e]
+		else
+			printf "ratio rtpgate/rtpengine CPU per packet at %s calls: n/a (missing run)\n", c
+	}
+}' busy="${BUSY_PCT:-20}" "$1"
+}
+
+# bench/run.sh --table results.txt : re-print the table of an earlier run
+if [ "${1:-}" = --table ]; then
+	[ -r "${2:-}" ] || { echo "usage: bench/run.sh --table RESULTS_FILE" >&2; exit 2; }
+	print_table "$2"
+	exit 0
+fi
+
+if [ $# -gt 0 ]; then LOADS=("$@"); else LOADS=(500 1000 2000); fi
+for n in "${LOADS[@]}"; do
+	case $n in ''|*[!0-9]*) echo "run.sh: load '$n' is not a number of calls" >&2; exit 2;; esac
+done
+
+DURATION=${DURATION:-20}
+WARMUP=${WARMUP:-1}
+PPS=${PPS:-50}
+SETUP_RATE=${SETUP_RATE:-200}
+NG_PORT=${NG_PORT:-22299}
+PORT_MIN=${PORT_MIN:-30000}
+PORT_MAX=${PORT_MAX:-50000}
+THREADS=${THREADS:-2}
+QUIET_PCT=${QUIET_PCT:-10}
+QUIET_WAIT=${QUIET_WAIT:-300}
+BUSY_PCT=${BUSY_PCT:-20}
+RX_COALESCE_US=${RX_COALESCE_US:-0}
+LOADGEN_ARGS=${LOADGEN_ARGS:-}
+RETRY_BUSY=${RETRY_BUSY:-2}
+RTPENGINE_BIN=${RTPENGINE_BIN:-/usr/bin/rtpengine}
+RG_BIN=${RG_BIN:-build/gateway/rtpgate}
+OUT=${OUT_DIR:-$(mktemp -d /tmp/rg-bench.XXXXXX)}
+mkdir -p "$OUT" || exit 2
+RESULTS=$OUT/results.txt
+: >"$RESULTS"
+
+# ---- file descriptors: rtpengine needs ~4 sockets per call, the generator 2
+ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null
+nofile=$(ulimit -n)
+max_load=0
+for n in "${LOADS[@]}"; do [ "$n" -gt "$max_load" ] && max_load=$n; done
+if [ "$nofile" != unlimited ] && [ "$nofile" -lt $((max_load * 4 + 1024)) ]; then
+	echo "run.sh: warning: ulimit -n is $nofile, below the ~$((max_load * 4 + 1024)) needed for $max_load calls" >&2
+fi
+
+# ---- load generator binary
+if [ -z "${LOADGEN:-}" ]; then
+	if [ -x build/bench/rg-loadgen ] && [ build/bench/rg-loadgen -nt bench/loadgen.c ]; then
+		LOADGEN=build/bench/rg-loadgen
+	else
+		LOADGEN=$OUT/rg-loadgen
+		echo "building $LOADGEN from bench/loadgen.c" >&2
+		${CC:-cc} -O2 -std=gnu11 -D_GNU_SOURCE -Wall -o "$LOADGEN" bench/loadgen.c -lpthread -lm || exit 2
+	fi
+fi
+
+# ---- process bookkeeping: everything we start is killed on exit
+DPID=
+stop_daemon() {
+	[ -n "$DPID" ] || return 0
+	if kill -0 "$DPID" 2>/dev/null; then
+		kill -TERM "$DPID" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$DPID" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$DPID" 2>/dev/null; then
+			echo "  (pid $DPID did not stop on SIGTERM, sending SIGKILL)" >&2
+			kill -KILL "$DPID" 2>/dev/null
+		fi
+	fi
+	wait "$DPID" 2>/dev/null
+	DPID=
+}
+cleanup() { stop_daemon; }
+trap cleanup EXIT
+trap 'echo "run.sh: interrupted" >&2; cleanup; exit 130' INT TERM
+
+# busy percentage of the whole machine (100 = all CPUs) over 2 s
+machine_busy_pct() {
+	local a b
+	read -r -a a </proc/stat; sleep 2; read -r -a b </proc/stat
+	local busy=$(( (b[1]+b[2]+b[3]+b[6]+b[7]+b[8]) - (a[1]+a[2]+a[3]+a[6]+a[7]+a[8]) ))
+	local idle=$(( (b[4]+b[5]) - (a[4]+a[5]) ))
+	echo $(( busy * 100 / (busy + idle > 0 ? busy + idle : 1) ))
+}
+# the machine is shared: wait (bounded) until nothing else is burning CPU
+wait_quiet() {
+	local start=$SECONDS said=-1000 b
+	while :; do
+		b=$(machine_busy_pct)
+		[ "$b" -le "$QUIET_PCT" ] && return 0
+		if [ $((SECONDS - start)) -ge "$QUIET_WAIT" ]; then
+			echo "  warning: machine still ${b}% busy with other processes after ${QUIET_WAIT}s; measuring anyway" >&2
+			return 1
+		fi
+		if [ $((SECONDS - said)) -ge 30 ]; then
+			echo "  machine ${b}% busy with other processes (> QUIET_PCT=$QUIET_PCT), waiting up to ${QUIET_WAIT}s" >&2
+			said=$SECONDS
+		fi
+	done
+}
+
+ng_ping() { "$LOADGEN" --ng "127.0.0.1:$NG_PORT" --ping >/dev/null 2>&1; }
+
+common_opts=(--foreground --log-stderr --log-level=4 --interface=127.0.0.1
+	--listen-ng="127.0.0.1:$NG_PORT" --port-min="$PORT_MIN" --port-max="$PORT_MAX"
+	--num-threads="$THREADS" --delete-delay=0)
+
+# start_daemon NAME LOG BIN ARGS... ; sets DPID; returns 1 if it does not answer ping
+start_daemon() {
+	local name=$1 log=$2; shift 2
+	if ng_ping; then
+		echo "run.sh: something already answers NG on 127.0.0.1:$NG_PORT; refusing to measure it" >&2
+		exit 2
+	fi
+	"$@" >"$log" 2>&1 &
+	DPID=$!
+	for _ in $(seq 100); do
+		sleep 0.1
+		if ! kill -0 "$DPID" 2>/dev/null; then
+			echo "  $name exited at startup; last log lines:" >&2
+			tail -5 "$log" | sed 's/^/    /' >&2
+			wait "$DPID" 2>/dev/null; DPID=
+			return 1
+		fi
+		ng_ping && return 0
+	done
+	echo "  $name does not answer NG ping within 10 s" >&2
+	stop_daemon
+	return 1
+}
+
+# run_loadgen NAME CALLS [extra args]; sets LAST_LINE to the RESULT line
+# (every attempt is also kept in $OUT/results-all.txt)
+LAST_LINE=
+run_loadgen() {
+	LAST_LINE=
+	local name=$1 calls=$2; shift 2
+	# bound: setup + deletes at SETUP_RATE, warmup, duration, margin
+	local limit
+	limit=$(awk -v c="$calls" -v r="$SETUP_RATE" -v d="$DURATION" -v w="$WARMUP" \
+		'BEGIN { printf "%d", 2 * c / r + d + w + 60 }')
+	local out
+	# LOADGEN_ARGS is word-split on purpose
+	# shellcheck disable=SC2086
+	out=$(timeout --foreground -k 5 "$limit" "$LOADGEN" --calls "$calls" --duration "$DURATION" \
+		--warmup "$WARMUP" --pps "$PPS" --setup-rate "$SETUP_RATE" --rx-coalesce-us "$RX_COALESCE_US" \
+		--label "$name" --json $LOADGEN_ARGS "$@" \
+		2>>"$OUT/loadgen-$name-$calls.err")
+	local rc=$?
+	if [ "$rc" -eq 130 ]; then
+		echo "run.sh: load generator interrupted" >&2
+		cleanup
+		exit 130
+	fi
+	local line
+	line=$(printf '%s\n' "$out" | grep '^RESULT ' | tail -1)
+	if [ -z "$line" ]; then
+		echo "  $name $calls calls: no result (exit $rc); see $OUT/loadgen-$name-$calls.err" >&2
+		tail -3 "$OUT/loadgen-$name-$calls.err" | sed 's/^/    /' >&2
+		return 1
+	fi
+	echo "$line" >>"$OUT/results-all.txt"
+	printf '%s\n' "$out" | grep '^{' | tail -1 >>"$OUT/results-all.jsonl"
+	LAST_LINE=$line
+	echo "  $(printf '%s\n' "$line" | tr ' ' '\n' | grep -E '^(calls_ok|loss_pct|lat_p50_us|lat_p99_us|cpu_us_per_pkt|kib_per_call|gw_cpu_pct|gen_cpu_pct|other_cpu_pct|gen_tx_late_pct|consistent)=' | tr '\n' ' ')"
+	[ "$rc" -eq 0 ] || echo "  (loadgen exit status $rc)" >&2
+	return 0
+}
+
+have_rtpgate=1
+if [ -n "${SKIP_RTPGATE:-}" ]; then
+	have_rtpgate=0; echo "rtpgate: skipped (SKIP_RTPGATE set)"
+elif [ ! -x "$RG_BIN" ]; then
+	have_rtpgate=0; echo "rtpgate: skipped ($RG_BIN does not exist or is not executable; set RG_BIN)"
+fi
+have_rtpengine=1
+if [ -n "${SKIP_RTPENGINE:-}" ]; then
+	have_rtpengine=0; echo "rtpengine: skipped (SKIP_RTPENGINE set)"
+elif [ ! -x "$RTPENGINE_BIN" ]; then
+	have_rtpengine=0; echo "rtpengine: skipped ($RTPENGINE_BIN not found)"
+fi
+
+result_field() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+
+# measure NAME CALLS CMD...: one measurement (daemon started fresh unless NAME is
+# baseline), repeated up to RETRY_BUSY times when other processes took more than
+# BUSY_PCT % CPU during it; the least disturbed attempt goes to $RESULTS.
+measure() {
+	local name=$1 calls=$2; shift 2
+	local attempt=0 best='' best_other='' other
+	while :; do
+		attempt=$((attempt + 1))
+		wait_quiet
+		if [ "$name" = baseline ]; then
+			run_loadgen baseline "$calls" --baseline
+		else
+			if ! start_daemon "$name" "$OUT/$name-$calls.log" "$@"; then
+				echo "  $name: skipped for $calls calls (did not start / no pong); log: $OUT/$name-$calls.log"
+				return 1
+			fi
+			run_loadgen "$name" "$calls" --ng "127.0.0.1:$NG_PORT" --pid "$DPID"
+			stop_daemon
+		fi
+		sleep 1
+		[ -n "$LAST_LINE" ] || break
+		other=$(result_field "$LAST_LINE" other_cpu_pct); other=${other%.*}
+		if [ -z "$best" ] || [ "$other" -lt "$best_other" ]; then best=$LAST_LINE; best_other=$other; fi
+		[ "$other" -le "$BUSY_PCT" ] && break
+		if [ "$attempt" -gt "$RETRY_BUSY" ]; then
+			echo "  other processes took ${best_other}% CPU even in the best attempt; keeping it (flagged BUSY)"
+			break
+		fi
+		echo "  other processes took ${other}% CPU during the run; repeating ($attempt/$RETRY_BUSY)"
+	done
+	[ -n "$best" ] && echo "$best" >>"$RESULTS"
+	return 0
+}
+
+echo "bench: loads=${LOADS[*]} duration=${DURATION}s pps=$PPS/dir/call threads=$THREADS ports=$PORT_MIN-$PORT_MAX out=$OUT"
+for calls in "${LOADS[@]}"; do
+	if [ -z "${SKIP_BASELINE:-}" ]; then
+		echo "== baseline (no gateway), $calls calls"
+		measure baseline "$calls"
+	fi
+	if [ "$have_rtpengine" = 1 ]; then
+		echo "== rtpengine, $calls calls"
+		measure rtpengine "$calls" "$RTPENGINE_BIN" --config-file=none --table=-1 "${common_opts[@]}"
+	fi
+	if [ "$have_rtpgate" = 1 ]; then
+		echo "== rtpgate, $calls calls"
+		measure rtpgate "$calls" "$RG_BIN" --config-file=none "${common_opts[@]}"
+	fi
+done
+
+# ---- table
+echo
+print_table "$RESULTS" | tee "$OUT/summary.txt"
+echo
+echo "raw results: $RESULTS   logs: $OUT"
