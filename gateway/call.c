@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+static void party_free(rg_party *p);
+
 GMutex rg_calls_lock;
 GHashTable *rg_calls;
 unsigned rg_max_sessions;
@@ -55,6 +57,7 @@ rg_call *rg_call_create(const char *call_id, const char **err)
 	c->created_us = us % G_USEC_PER_SEC;
 	c->last_signal = c->created;
 	c->parties = g_ptr_array_new();
+	c->graveyard = g_ptr_array_new_with_free_func((GDestroyNotify)party_free);
 	g_hash_table_insert(rg_calls, c->call_id, c);
 	g_mutex_unlock(&rg_calls_lock);
 	rg_ctr_inc(RG_CTR_CALLS_CREATED);
@@ -95,6 +98,7 @@ void rg_call_unref(rg_call *c)
 	for (guint i = 0; i < c->parties->len; i++)
 		party_free(c->parties->pdata[i]);
 	g_ptr_array_free(c->parties, TRUE);
+	g_ptr_array_free(c->graveyard, TRUE);
 	g_mutex_clear(&c->lock);
 	g_free(c->metadata);
 	g_free(c->call_id);
@@ -188,8 +192,11 @@ void rg_call_remove_party(rg_call *c, rg_party *p)
 		rg_media *m = p->medias->pdata[j];
 		retire_stream_sock(c, &m->rtp);
 		retire_stream_sock(c, &m->rtcp);
+		if (m->wrtc)
+			rg_webrtc_detach(m->wrtc);
 		if (m->peer && m->peer->peer == m)
 			m->peer->peer = NULL;
+		m->peer = NULL;
 	}
 	for (guint i = 0; i < c->parties->len; i++) {
 		rg_party *q = c->parties->pdata[i];
@@ -197,7 +204,7 @@ void rg_call_remove_party(rg_call *c, rg_party *p)
 			q->peer = NULL;
 	}
 	g_ptr_array_remove(c->parties, p);
-	party_free(p);
+	g_ptr_array_add(c->graveyard, p);
 }
 
 rg_party *rg_party_find(rg_call *c, const char *tag)

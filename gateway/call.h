@@ -110,6 +110,8 @@ typedef struct rg_call {
 	bool answered;
 	char *metadata;
 	GPtrArray *parties;        /* rg_party* */
+	GPtrArray *graveyard;      /* rg_party* removed from the call (a fork's leg): freed with the call,
+				    * since the worker may still hold pointers into them until then */
 	bool rtpproxy;             /* created through the rtpproxy protocol (its X deletes only these) */
 } rg_call;
 
@@ -132,7 +134,8 @@ unsigned rg_calls_count(void);
 
 rg_party *rg_party_new(rg_call *c, const char *tag, const char *via_branch);
 rg_party *rg_party_find(rg_call *c, const char *tag);
-/* Retire a party's sockets and free it (call lock held). Nobody may point at it afterwards. */
+/* Take a party out of the call (call lock held): its sockets and ICE agent are retired, nothing
+ * points at it any more; its memory stays in c->graveyard until the call is freed. */
 void rg_call_remove_party(rg_call *c, rg_party *p);
 /* Make sure party has media index (1-based) with sockets on iface; returns it or NULL with *err. */
 rg_media *rg_media_ensure(rg_party *p, unsigned index, rg_iface *iface, const char **err);

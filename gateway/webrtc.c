@@ -121,7 +121,7 @@ void rg_webrtc_input(rg_webrtc *wt, const rg_ice_pkt *pkts, unsigned n)
 	rg_call *c = wt->call;
 	static __thread uint8_t buf[RG_RELAY_MTU];
 	g_mutex_lock(&c->lock);
-	if (c->dead || wt->media->wrtc != wt) {
+	if (c->dead || wt->media->wrtc != wt || !wt->ice) {
 		g_mutex_unlock(&c->lock);
 		return;
 	}
@@ -211,6 +211,13 @@ rg_webrtc *rg_webrtc_new(rg_media *m, bool controlling, bool lite, const char **
 	return wt;
 }
 
+void rg_webrtc_detach(rg_webrtc *wt)
+{
+	if (wt->ice)
+		rg_ice_agent_retire(wt->ice);
+	wt->ice = NULL;
+}
+
 void rg_webrtc_free(rg_webrtc *wt)
 {
 	if (!wt)
@@ -251,7 +258,7 @@ int rg_webrtc_dtls_tick(rg_webrtc *wt)
 	rg_call *c = wt->call;
 	int ret = -1;
 	g_mutex_lock(&c->lock);
-	if (c->dead || !wt->dtls || wt->media->wrtc != wt)
+	if (c->dead || !wt->dtls || !wt->ice || wt->media->wrtc != wt)
 		goto out;
 	dtls_check(wt);
 	enum rg_dtls_state st = rg_dtls_state(wt->dtls, NULL);

@@ -37,6 +37,9 @@ bool rg_webrtc_sdp_wants(const sdp_session *s, const sdp_media *sm);
 /* Make media m a WebRTC leg (call lock held). */
 rg_webrtc *rg_webrtc_new(rg_media *m, bool controlling, bool lite, const char **err);
 void rg_webrtc_free(rg_webrtc *wt);
+/* The leg leaves the call (call lock held): its ICE agent is retired now, no packet is taken or
+ * sent any more; the object itself is freed with its media. */
+void rg_webrtc_detach(rg_webrtc *wt);
 /* Apply the party's own SDP: ICE credentials and candidates, fingerprint, a=setup. In an offer
  * from the party (is_answer false) our DTLS role follows from its a=setup and ng's DTLS=;
  * in its answer to our offer, from its a=setup. NULL or an error text. */
