@@ -15,120 +15,12 @@
 #include "log.h"
 #include "ng.h"
 #include "stats.h"
+#include "ng_harness.h"
 #include "rg_dtls.h"
 
 #define PORT_MIN 21000
 #define PORT_MAX 21063
 static int ng_port;
-
-/* ---- request building: key/value pairs; a value starting with "[" is a space-separated list ---- */
-static char *req_v(const char *cmd, va_list ap, size_t *len)
-{
-	be_buf b;
-	be_buf_init(&b);
-	be_dict_open(&b);
-	const char *k;
-	while ((k = va_arg(ap, const char *))) {
-		const char *v = va_arg(ap, const char *);
-		be_key(&b, k);
-		if (v[0] == '[') {
-			be_list_open(&b);
-			gchar **items = g_strsplit(v + 1, " ", -1);
-			for (gchar **i = items; *i; i++)
-				if (**i)
-					be_cstr(&b, *i);
-			g_strfreev(items);
-			be_close(&b);
-		} else {
-			be_cstr(&b, v);
-		}
-	}
-	be_kv_cstr(&b, "command", cmd);
-	be_close(&b);
-	return be_buf_steal(&b, len);
-}
-
-typedef struct reply {
-	char *raw;
-	be_doc doc;
-	const be_node *d;
-} reply;
-
-static void reply_free(reply *r)
-{
-	be_doc_free(&r->doc);
-	g_free(r->raw);
-	g_free(r);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(reply, reply_free)
-
-static reply *parse_reply(char *raw, size_t len)
-{
-	reply *r = g_new0(reply, 1);
-	r->raw = raw;
-	const char *err = NULL;
-	g_assert_cmpint(be_decode(raw, len, &r->doc, &err), ==, 0);
-	r->d = r->doc.root;
-	g_assert_cmpint(r->d->type, ==, BE_DICT);
-	return r;
-}
-
-static reply *ng(const char *cmd, ...)
-{
-	va_list ap;
-	va_start(ap, cmd);
-	size_t len, olen;
-	char *q = req_v(cmd, ap, &len);
-	va_end(ap);
-	char *out = ng_process(q, len, &olen);
-	g_free(q);
-	return parse_reply(out, olen);
-}
-
-static reply *ng_raw(const char *payload)
-{
-	size_t olen;
-	char *out = ng_process(payload, strlen(payload), &olen);
-	return parse_reply(out, olen);
-}
-
-static char *rstr(const reply *r, const char *key)
-{
-	rg_str s;
-	if (!be_dict_str(r->d, key, &s))
-		return NULL;
-	return rg_str_dup(s);
-}
-
-static void assert_result(const reply *r, const char *want)
-{
-	g_autofree char *res = rstr(r, "result");
-	if (g_strcmp0(res, want) != 0) {
-		g_autofree char *why = rstr(r, "error-reason");
-		g_error("result '%s' (%s), wanted '%s'", res, why ? why : "", want);
-	}
-}
-
-static void assert_error(const reply *r, const char *reason_part)
-{
-	assert_result(r, "error");
-	g_autofree char *why = rstr(r, "error-reason");
-	g_assert_nonnull(why);
-	if (!strstr(why, reason_part))
-		g_error("error-reason '%s' lacks '%s'", why, reason_part);
-}
-
-static unsigned sdp_port(const char *sdp, unsigned nth)
-{
-	const char *p = sdp;
-	for (unsigned i = 0; i <= nth; i++) {
-		p = strstr(p, "m=");
-		g_assert_nonnull(p);
-		p += 2;
-	}
-	p = strchr(p, ' ');
-	return (unsigned)atoi(p + 1);
-}
 
 static int64_t total(const reply *r, const char *proto, const char *what)
 {
@@ -139,26 +31,6 @@ static int64_t total(const reply *r, const char *proto, const char *what)
 }
 
 /* ---- media peers ---- */
-static int udp_bind(unsigned *port)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	g_assert_cmpint(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
-	socklen_t sl = sizeof(sin);
-	getsockname(fd, (struct sockaddr *)&sin, &sl);
-	*port = ntohs(sin.sin_port);
-	struct timeval tv = { .tv_sec = 1 };
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
-static void send_to(int fd, unsigned port, const void *buf, size_t len)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				   .sin_port = htons((uint16_t)port) };
-	g_assert_cmpint(sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)), ==, (ssize_t)len);
-}
-
 static size_t mk_rtp(uint8_t *b, uint16_t seq, uint8_t pt)
 {
 	b[0] = 0x80;

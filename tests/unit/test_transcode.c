@@ -17,130 +17,20 @@
 #include "log.h"
 #include "ng.h"
 #include "rg_codec.h"
+#include "ng_harness.h"
 
 #define PORT_MIN 23100
 #define PORT_MAX 23163
 
-/* ---- requests: key/value pairs; "[a b" is a list; the key "codec" takes "op=a,b;op=c" ---- */
-static char *req_v(const char *cmd, va_list ap, size_t *len)
-{
-	be_buf b;
-	be_buf_init(&b);
-	be_dict_open(&b);
-	const char *k;
-	while ((k = va_arg(ap, const char *))) {
-		const char *v = va_arg(ap, const char *);
-		be_key(&b, k);
-		if (strcmp(k, "codec") == 0) {
-			be_dict_open(&b);
-			gchar **ops = g_strsplit(v, ";", -1);
-			for (gchar **o = ops; *o; o++) {
-				gchar **kv = g_strsplit(*o, "=", 2);
-				be_key(&b, kv[0]);
-				be_list_open(&b);
-				gchar **items = g_strsplit(kv[1], ",", -1);
-				for (gchar **i = items; *i; i++)
-					be_cstr(&b, *i);
-				g_strfreev(items);
-				be_close(&b);
-				g_strfreev(kv);
-			}
-			g_strfreev(ops);
-			be_close(&b);
-		} else if (v[0] == '[') {
-			be_list_open(&b);
-			gchar **items = g_strsplit(v + 1, " ", -1);
-			for (gchar **i = items; *i; i++)
-				if (**i)
-					be_cstr(&b, *i);
-			g_strfreev(items);
-			be_close(&b);
-		} else {
-			be_cstr(&b, v);
-		}
-	}
-	be_kv_cstr(&b, "command", cmd);
-	be_close(&b);
-	return be_buf_steal(&b, len);
-}
-
-typedef struct reply {
-	char *raw;
-	be_doc doc;
-	const be_node *d;
-} reply;
-
-static void reply_free(reply *r)
-{
-	be_doc_free(&r->doc);
-	g_free(r->raw);
-	g_free(r);
-}
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(reply, reply_free)
-
-static reply *ng(const char *cmd, ...)
-{
-	va_list ap;
-	va_start(ap, cmd);
-	size_t len, olen;
-	char *q = req_v(cmd, ap, &len);
-	va_end(ap);
-	char *out = ng_process(q, len, &olen);
-	g_free(q);
-	reply *r = g_new0(reply, 1);
-	r->raw = out;
-	const char *err = NULL;
-	g_assert_cmpint(be_decode(out, olen, &r->doc, &err), ==, 0);
-	r->d = r->doc.root;
-	return r;
-}
-
-static char *rstr(const reply *r, const char *key)
-{
-	rg_str s;
-	if (!be_dict_str(r->d, key, &s))
-		return NULL;
-	return rg_str_dup(s);
-}
-
 static void assert_ok(const reply *r)
 {
-	g_autofree char *res = rstr(r, "result");
-	if (g_strcmp0(res, "ok") != 0) {
-		g_autofree char *why = rstr(r, "error-reason");
-		g_error("result '%s' (%s)", res, why ? why : "");
-	}
-}
-
-static unsigned sdp_port(const char *sdp)
-{
-	const char *p = strstr(sdp, "m=audio ");
-	g_assert_nonnull(p);
-	return (unsigned)atoi(p + 8);
+	assert_result(r, "ok");
 }
 
 static void assert_has(const char *sdp, const char *what, bool want)
 {
 	if ((strstr(sdp, what) != NULL) != want)
 		g_error("SDP %s '%s':\n%s", want ? "lacks" : "has", what, sdp);
-}
-
-static int udp_bind(unsigned *port)
-{
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
-	g_assert_cmpint(bind(fd, (struct sockaddr *)&sin, sizeof(sin)), ==, 0);
-	socklen_t sl = sizeof(sin);
-	getsockname(fd, (struct sockaddr *)&sin, &sl);
-	*port = ntohs(sin.sin_port);
-	return fd;
-}
-
-static void send_to(int fd, unsigned port, const void *buf, size_t len)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
-				   .sin_port = htons((uint16_t)port) };
-	g_assert_cmpint(sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)), ==, (ssize_t)len);
 }
 
 static char *sdp_of(unsigned port, const char *fmts, const char *attrs)
@@ -311,7 +201,7 @@ static void test_strip_all_transcode_pcmu(void)
 	assert_has(to_sip, "telephone-event/48000", false);
 	g_autofree char *warn = rstr(o, "warning");
 	g_assert_null(warn);
-	unsigned gb = sdp_port(to_sip);
+	unsigned gb = sdp_port(to_sip, 0);
 
 	g_autofree char *sb = sdp_of(pb, "0 96", PCMU_ATTRS "a=rtpmap:96 telephone-event/8000\r\na=fmtp:96 0-15\r\n");
 	g_autoptr(reply) a = ng("answer", "call-id", "tc1", "from-tag", "browser", "to-tag", "sip", "sdp", sb, NULL);
@@ -322,7 +212,7 @@ static void test_strip_all_transcode_pcmu(void)
 		   "a=rtpmap:126 telephone-event/48000\r\na=fmtp:126 0-15\r\n", true);
 	assert_has(to_browser, "PCMU", false);
 	assert_has(to_browser, "telephone-event/8000", false);
-	unsigned ga = sdp_port(to_browser);
+	unsigned ga = sdp_port(to_browser, 0);
 
 	/* browser -> SIP: Opus 1 kHz in, PCMU out; SIP -> browser: PCMU 440 Hz in, Opus out */
 	run_media(fa, ga, "opus", 48000, 111, 1000, fb, "PCMU", 8000, 0, 50, 1000);
@@ -373,13 +263,13 @@ static void test_common_codec_relayed(void)
 	g_autofree char *to_b = rstr(o, "sdp");
 	assert_has(to_b, " RTP/AVP 0\r\n", true);
 	assert_has(to_b, "opus", false);
-	unsigned gb = sdp_port(to_b);
+	unsigned gb = sdp_port(to_b, 0);
 	g_autofree char *sb = sdp_of(pb, "0", PCMU_ATTRS);
 	g_autoptr(reply) a = ng("answer", "call-id", "tc2", "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
 	assert_ok(a);
 	g_autofree char *to_a = rstr(a, "sdp");
 	assert_has(to_a, " RTP/AVP 0\r\n", true);
-	unsigned ga = sdp_port(to_a);
+	unsigned ga = sdp_port(to_a, 0);
 	uint8_t pkt[172], got[2048];
 	memset(pkt, 0, sizeof(pkt));
 	pkt[0] = 0x80;
@@ -415,7 +305,7 @@ static void test_transcode_opus_reverse(void)
 	assert_has(to_browser, " RTP/AVP 0 101 96 97\r\n", true);
 	assert_has(to_browser, "a=rtpmap:96 opus/48000/2\r\na=fmtp:96 minptime=10;useinbandfec=1\r\n", true);
 	assert_has(to_browser, "a=rtpmap:97 telephone-event/48000\r\n", true);
-	unsigned gb = sdp_port(to_browser);
+	unsigned gb = sdp_port(to_browser, 0);
 	g_autofree char *sb = sdp_of(pb, "96", "a=rtpmap:96 opus/48000/2\r\na=fmtp:96 useinbandfec=1\r\n");
 	g_autoptr(reply) a = ng("answer", "call-id", "tc3", "from-tag", "sip", "to-tag", "browser", "sdp", sb, NULL);
 	assert_ok(a);
@@ -423,7 +313,7 @@ static void test_transcode_opus_reverse(void)
 	assert_has(to_sip, " RTP/AVP 0\r\n", true);
 	assert_has(to_sip, "a=rtpmap:0 PCMU/8000\r\n", true);
 	assert_has(to_sip, "opus", false);
-	unsigned ga = sdp_port(to_sip);
+	unsigned ga = sdp_port(to_sip, 0);
 	run_media(fa, ga, "PCMU", 8000, 0, 1000, fb, "opus", 48000, 96, 50, 1000);
 	run_media(fb, gb, "opus", 48000, 96, 440, fa, "PCMU", 8000, 0, 50, 440);
 	/* telephone-event from the SIP side is not transcoded: dropped, no crash */
