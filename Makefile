@@ -30,7 +30,8 @@ fuzz:
 	scripts/fuzz.sh
 
 bench: build
-	@if [ -f bench/run.sh ]; then bash bench/run.sh; else echo "bench: no bench/run.sh yet"; fi
+	scripts/install-deps.sh --bench
+	bash bench/run.sh
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -5,6 +5,7 @@
 #   scripts/install-deps.sh            build + test dependencies
 #   scripts/install-deps.sh --build    build dependencies only
 #   scripts/install-deps.sh --check    list what is missing, install nothing (exit 1 if any)
+#   scripts/install-deps.sh --bench    build dependencies + rtpengine-daemon for make bench
 set -euo pipefail
 
 # Compiler and build system. clang + libclang-rt-14-dev: libFuzzer targets and sanitizers with clang.
@@ -46,16 +47,23 @@ TEST_DEPS=(
 	iproute2
 )
 
+# The side-by-side benchmark (make bench): the reference daemon it measures against.
+BENCH_DEPS=(
+	rtpengine-daemon
+)
+
 mode=all
 case "${1:-}" in
 	--build) mode=build ;;
 	--check) mode=check ;;
+	--bench) mode=bench ;;
 	"") ;;
-	*) echo "usage: $0 [--build|--check]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--build|--check|--bench]" >&2; exit 2 ;;
 esac
 
 want=("${BUILD_DEPS[@]}" "${LIB_DEPS[@]}")
-[ "$mode" = build ] || want+=("${TEST_DEPS[@]}")
+[ "$mode" = build ] || [ "$mode" = bench ] || want+=("${TEST_DEPS[@]}")
+[ "$mode" != bench ] || want+=("${BENCH_DEPS[@]}")
 
 missing=()
 for p in "${want[@]}"; do
