@@ -503,6 +503,15 @@ static void test_bridge_v4_v6(void)
 	/* an interface name nobody configured is an error, not a guess */
 	g_autoptr(reply) o3 = ng("offer", "call-id", "badif", "from-tag", "A", "sdp", sa, "direction", "[default nowhere", NULL);
 	assert_error(o3, "interface");
+	/* 1:1 NAT: the SDP carries the advertised address, media uses the local one */
+	g_autoptr(reply) o4 = ng("offer", "call-id", "nat", "from-tag", "A", "sdp", sa, "direction", "[default nat",
+				 "replace", "[origin", NULL);
+	assert_result(o4, "ok");
+	g_autofree char *so4 = rstr(o4, "sdp");
+	g_assert_nonnull(strstr(so4, "c=IN IP4 203.0.113.7\r\n"));
+	g_assert_nonnull(strstr(so4, "o=- 1545997027 1 IN IP4 203.0.113.7\r\n"));
+	g_assert_null(strstr(so4, "127.0.0.3"));
+	g_autoptr(reply) d4 = ng("delete", "call-id", "nat", NULL);
 	g_autoptr(reply) d1 = ng("delete", "call-id", "bridge", NULL);
 	g_autoptr(reply) d2 = ng("delete", "call-id", "af", NULL);
 	g_assert_cmpuint(rg_calls_count(), ==, 0);
@@ -734,7 +743,7 @@ int main(int argc, char **argv)
 	snprintf(pmin, sizeof(pmin), "--port-min=%d", PORT_MIN);
 	snprintf(pmax, sizeof(pmax), "--port-max=%d", PORT_MAX);
 	char *args[] = { "rtpgate", "--config-file=none", "--interface=127.0.0.1", "--interface=ext/::1",
-			 "--interface=int2/127.0.0.2", listen, pmin, pmax,
+			 "--interface=int2/127.0.0.2", "--interface=nat/127.0.0.3!203.0.113.7", listen, pmin, pmax,
 			 "--num-threads=2", "--delete-delay=0", NULL };
 	rg_config cfg = { 0 };
 	char *err = NULL;
