@@ -364,6 +364,29 @@ static void wait_ports_free(void)
 	g_assert_cmpuint(rg_iface_ports_free(ifc), ==, PORT_MAX - PORT_MIN + 1);
 }
 
+/* Forks that got their own offer (via-branch): deleting one branch keeps the call and the other. */
+static void test_delete_branch(void)
+{
+	g_autofree char *sa = mk_sdp("1", 5000, NULL);
+	g_autoptr(reply) o1 = ng("offer", "call-id", "br", "from-tag", "A", "via-branch", "z9hG4bK-1", "sdp", sa, NULL);
+	g_autoptr(reply) o2 = ng("offer", "call-id", "br", "from-tag", "A", "via-branch", "z9hG4bK-2", "sdp", sa, NULL);
+	assert_result(o1, "ok");
+	assert_result(o2, "ok");
+	g_autofree char *s1 = rstr(o1, "sdp");
+	g_autofree char *s2 = rstr(o2, "sdp");
+	g_assert_cmpuint(sdp_port(s1, 0), !=, sdp_port(s2, 0));   /* each fork has its own leg */
+	g_autoptr(reply) d = ng("delete", "call-id", "br", "via-branch", "z9hG4bK-1", NULL);
+	assert_result(d, "ok");
+	g_assert_cmpuint(rg_calls_count(), ==, 1);
+	/* the remaining fork answers and the call goes on */
+	g_autofree char *sb = mk_sdp("2", 5002, NULL);
+	g_autoptr(reply) a = ng("answer", "call-id", "br", "from-tag", "A", "to-tag", "B", "via-branch", "z9hG4bK-2",
+				"sdp", sb, NULL);
+	assert_result(a, "ok");
+	g_autoptr(reply) d2 = ng("delete", "call-id", "br", NULL);
+	g_assert_cmpuint(rg_calls_count(), ==, 0);
+}
+
 static void test_ports_exhausted(void)
 {
 	g_assert_cmpuint(rg_calls_count(), ==, 0);
@@ -764,6 +787,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/ng/max-sessions", test_max_sessions);
 	g_test_add_func("/ng/rtcp-quality", test_rtcp_quality);
 	g_test_add_func("/ng/sdes", test_sdes);
+	g_test_add_func("/ng/delete-branch", test_delete_branch);
 	g_test_add_func("/ng/ports-exhausted", test_ports_exhausted);
 	g_test_add_func("/ng/retransmission-cache", test_retransmission_cache);
 	int ret = g_test_run();
