@@ -146,23 +146,41 @@ void rg_call_destroy(rg_call *c, const char *reason)
 		rg_call_unref(c);  /* the table's reference */
 }
 
-void rg_calls_destroy_all(void)
+unsigned rg_calls_destroy_where(const char *(*verdict)(rg_call *c, void *ud), void *ud)
 {
-	GPtrArray *all = g_ptr_array_new();
+	GPtrArray *doomed = g_ptr_array_new();
+	GPtrArray *why = g_ptr_array_new();
 	g_mutex_lock(&rg_calls_lock);
 	GHashTableIter it;
 	gpointer k, v;
 	g_hash_table_iter_init(&it, rg_calls);
 	while (g_hash_table_iter_next(&it, &k, &v)) {
-		rg_call_ref(v);
-		g_ptr_array_add(all, v);
+		const char *reason = verdict(v, ud);
+		if (reason) {
+			rg_call_ref(v);
+			g_ptr_array_add(doomed, v);
+			g_ptr_array_add(why, (gpointer)reason);
+		}
 	}
 	g_mutex_unlock(&rg_calls_lock);
-	for (guint i = 0; i < all->len; i++) {
-		rg_call_destroy(all->pdata[i], "shutdown");
-		rg_call_unref(all->pdata[i]);
+	unsigned n = doomed->len;
+	for (guint i = 0; i < n; i++) {
+		rg_call_destroy(doomed->pdata[i], why->pdata[i]);
+		rg_call_unref(doomed->pdata[i]);
 	}
-	g_ptr_array_free(all, TRUE);
+	g_ptr_array_free(doomed, TRUE);
+	g_ptr_array_free(why, TRUE);
+	return n;
+}
+
+static const char *verdict_all(rg_call *c, void *ud)
+{
+	return "shutdown";
+}
+
+void rg_calls_destroy_all(void)
+{
+	rg_calls_destroy_where(verdict_all, NULL);
 }
 
 unsigned rg_calls_count(void)

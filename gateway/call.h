@@ -128,6 +128,10 @@ void rg_call_ref(rg_call *c);
 void rg_call_unref(rg_call *c);
 /* Remove from the table, mark dead, retire every socket. Idempotent. reason is logged. */
 void rg_call_destroy(rg_call *c, const char *reason);
+/* Destroy every call for which verdict() returns a reason (logged with it); NULL keeps the call.
+ * verdict runs with rg_calls_lock held (it may take the call's lock); the calls are destroyed
+ * after that lock is released. Returns how many were destroyed. */
+unsigned rg_calls_destroy_where(const char *(*verdict)(rg_call *c, void *ud), void *ud);
 /* Destroy every call (shutdown). */
 void rg_calls_destroy_all(void);
 unsigned rg_calls_count(void);

@@ -52,47 +52,34 @@ static int64_t last_media(rg_call *c)
 	return t;
 }
 
+/* Why call c ends at time *now (a unix-s int64_t), or NULL. rg_calls_lock held. */
+static const char *tick_verdict(rg_call *c, void *ud)
+{
+	int64_t now = *(const int64_t *)ud;
+	const char *reason = NULL;
+	g_mutex_lock(&c->lock);
+	int64_t lm = last_media(c);
+	int64_t since = lm > c->last_signal ? lm : c->last_signal;
+	unsigned to = call_on_hold(c) ? eng.silent_timeout : eng.timeout;
+	if (c->delete_at && now >= c->delete_at) {
+		reason = "delete delay expired";
+	} else if (eng.final_timeout && now - c->created >= eng.final_timeout) {
+		reason = "final timeout";
+		rg_ctr_inc(RG_CTR_CALLS_FINAL_TIMEOUT);
+	} else if (!c->answered && eng.offer_timeout && now - c->last_signal >= eng.offer_timeout) {
+		reason = "offer timeout (never answered)";
+		rg_ctr_inc(RG_CTR_CALLS_OFFER_TIMEOUT);
+	} else if (c->answered && to && now - since >= to) {
+		reason = "media timeout";
+		rg_ctr_inc(RG_CTR_CALLS_TIMEOUT);
+	}
+	g_mutex_unlock(&c->lock);
+	return reason;
+}
+
 void rg_engine_tick(int64_t now)
 {
-	GPtrArray *doomed = g_ptr_array_new();
-	GPtrArray *why = g_ptr_array_new();
-	g_mutex_lock(&rg_calls_lock);
-	GHashTableIter it;
-	gpointer k, v;
-	g_hash_table_iter_init(&it, rg_calls);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		rg_call *c = v;
-		const char *reason = NULL;
-		g_mutex_lock(&c->lock);
-		int64_t lm = last_media(c);
-		int64_t since = lm > c->last_signal ? lm : c->last_signal;
-		unsigned to = call_on_hold(c) ? eng.silent_timeout : eng.timeout;
-		if (c->delete_at && now >= c->delete_at) {
-			reason = "delete delay expired";
-		} else if (eng.final_timeout && now - c->created >= eng.final_timeout) {
-			reason = "final timeout";
-			rg_ctr_inc(RG_CTR_CALLS_FINAL_TIMEOUT);
-		} else if (!c->answered && eng.offer_timeout && now - c->last_signal >= eng.offer_timeout) {
-			reason = "offer timeout (never answered)";
-			rg_ctr_inc(RG_CTR_CALLS_OFFER_TIMEOUT);
-		} else if (c->answered && to && now - since >= to) {
-			reason = "media timeout";
-			rg_ctr_inc(RG_CTR_CALLS_TIMEOUT);
-		}
-		g_mutex_unlock(&c->lock);
-		if (reason) {
-			rg_call_ref(c);
-			g_ptr_array_add(doomed, c);
-			g_ptr_array_add(why, (gpointer)reason);
-		}
-	}
-	g_mutex_unlock(&rg_calls_lock);
-	for (guint i = 0; i < doomed->len; i++) {
-		rg_call_destroy(doomed->pdata[i], why->pdata[i]);
-		rg_call_unref(doomed->pdata[i]);
-	}
-	g_ptr_array_free(doomed, TRUE);
-	g_ptr_array_free(why, TRUE);
+	rg_calls_destroy_where(tick_verdict, &now);
 	ng_cache_age();
 }
 

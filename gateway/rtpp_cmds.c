@@ -885,27 +885,15 @@ static int cmd_stats(const rtpp_cmd *cm, GString *out, rtpp_res *r)
 	return RTPP_OK;
 }
 
+static const char *verdict_rtpproxy(rg_call *c, void *ud)
+{
+	return c->rtpproxy ? "rtpproxy X" : NULL;   /* written and read on the main thread only */
+}
+
 static int cmd_delete_all(const rtpp_cmd *cm, GString *out, rtpp_res *r)
 {
-	GPtrArray *doomed = g_ptr_array_new();
-	g_mutex_lock(&rg_calls_lock);
-	GHashTableIter it;
-	gpointer k, v;
-	g_hash_table_iter_init(&it, rg_calls);
-	while (g_hash_table_iter_next(&it, &k, &v)) {
-		rg_call *c = v;
-		if (c->rtpproxy) {   /* written and read on the main thread only */
-			rg_call_ref(c);
-			g_ptr_array_add(doomed, c);
-		}
-	}
-	g_mutex_unlock(&rg_calls_lock);
-	for (guint i = 0; i < doomed->len; i++) {
-		rg_call_destroy(doomed->pdata[i], "rtpproxy X");
-		rg_call_unref(doomed->pdata[i]);
-	}
-	rg_log(RG_LOG_INFO, "rtpproxy X: %u call(s) deleted (calls made through NG are kept)", doomed->len);
-	g_ptr_array_free(doomed, TRUE);
+	unsigned n = rg_calls_destroy_where(verdict_rtpproxy, NULL);
+	rg_log(RG_LOG_INFO, "rtpproxy X: %u call(s) deleted (calls made through NG are kept)", n);
 	g_string_append(out, "0\n");
 	return RTPP_OK;
 }
