@@ -72,7 +72,8 @@ void rg_call_ref(rg_call *c)
 
 static void media_free(rg_media *m)
 {
-	rg_webrtc_free(m->wrtc);
+	if (!m->wrtc_member)
+		rg_webrtc_free(m->wrtc);   /* a BUNDLE member's transport belongs to its owner */
 	rg_sdes_free(m->sdes);
 	rg_media_codecs_free(m->codecs);
 	g_free(m->type);
@@ -210,7 +211,7 @@ void rg_call_remove_party(rg_call *c, rg_party *p)
 		rg_media *m = p->medias->pdata[j];
 		retire_stream_sock(c, &m->rtp);
 		retire_stream_sock(c, &m->rtcp);
-		if (m->wrtc)
+		if (m->wrtc && !m->wrtc_member)
 			rg_webrtc_detach(m->wrtc);
 		if (m->peer && m->peer->peer == m)
 			m->peer->peer = NULL;

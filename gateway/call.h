@@ -81,6 +81,7 @@ typedef struct rg_media {
 	unsigned sr_next;
 	uint8_t rtpp_flags;        /* rtpproxy protocol: this side's session flags (RTPP_F_*, rtpp_cmds.c) */
 	struct rg_webrtc *wrtc;    /* non-NULL: this leg is ICE + DTLS-SRTP, terminated here (webrtc.h) */
+	bool wrtc_member;          /* wrtc is owned by another media of the party (BUNDLE) */
 	struct rg_sdes *sdes;      /* non-NULL: this leg is SDES-SRTP, terminated here (sdes.h) */
 	struct rg_media_codecs *codecs;  /* codec lists and transcoder (codec_neg.h); NULL = untouched */
 } rg_media;

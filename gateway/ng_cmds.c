@@ -142,9 +142,17 @@ static const char *offer_webrtc(rg_media *mf, rg_media *mt, const sdp_session *s
 	/* ICE-lite=forward: lite toward the recipient; backward: toward the offerer; both */
 	bool lite_fwd = rg_str_is_set(r->ice_lite) && (rg_str_eq_c(r->ice_lite, "forward") || rg_str_eq_c(r->ice_lite, "both"));
 	bool lite_back = rg_str_is_set(r->ice_lite) && (rg_str_eq_c(r->ice_lite, "backward") || rg_str_eq_c(r->ice_lite, "both"));
-	if (rg_webrtc_sdp_wants(sdp, sm) && !mf->wrtc && !rg_webrtc_new(mf, false, lite_back, &err))
-		return err;
-	if (mf->wrtc && sm->port && (err = rg_webrtc_remote(mf->wrtc, sdp, sm, false, r)))
+	if (rg_webrtc_sdp_wants(sdp, sm) && !mf->wrtc) {
+		/* BUNDLE: an m= line grouped behind an earlier one shares that one's transport */
+		int tag = rg_webrtc_bundle_tag(sdp, mf->index - 1);
+		rg_media *tm = tag >= 0 && (unsigned)tag < mf->index - 1 ? mf->party->medias->pdata[tag] : NULL;
+		bool joined = tm && tm->wrtc && !tm->wrtc_member && rg_webrtc_bundle_join(tm->wrtc, mf);
+		if (!joined && tag != (int)mf->index - 1)
+			ng_warn(r, "BUNDLE group not usable for this m= line: it gets a transport of its own");
+		if (!mf->wrtc && !rg_webrtc_new(mf, false, lite_back, &err))
+			return err;
+	}
+	if (mf->wrtc && sm->port && (err = rg_webrtc_remote(mf, sdp, sm, false, r)))
 		return err;
 	/* SDES from the offerer is terminated only when the recipient gets another protocol;
 	 * without transport-protocol the a=crypto lines pass through end to end */
@@ -402,7 +410,7 @@ const char *ng_cmd_answer(ng_req *r, be_buf *reply)
 		rg_media *ma = answerer->medias->pdata[i];
 		rg_media *mo = ma->peer;
 		apply_party_sdp(ma, sdp, sm, r);
-		if (ma->wrtc && sm->port && (err = rg_webrtc_remote(ma->wrtc, sdp, sm, true, r)))
+		if (ma->wrtc && sm->port && (err = rg_webrtc_remote(ma, sdp, sm, true, r)))
 			goto unlock;
 		if (ma->sdes && ma->sdes->n_offered && sm->port && (err = rg_sdes_take_answer(ma, sm)))
 			goto unlock;

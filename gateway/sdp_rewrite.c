@@ -85,7 +85,7 @@ char *rg_sdp_rewrite(sdp_session *sdp, rg_party *to, const ng_req *r, bool is_an
 		if (sm->conn.set || !sdp->conn.set)
 			sdp_conn_set(&sm->conn, addrtype(lm->iface), lm->iface->advertised);
 		if (lm->wrtc)
-			rg_webrtc_write_sdp(lm->wrtc, sdp, sm, is_answer, r);
+			rg_webrtc_write_sdp(lm, sdp, sm, is_answer, r);
 		else if (lm->sdes)
 			rg_sdes_write_sdp(lm, sm, is_answer, r);
 		else if (lm->peer && (lm->peer->wrtc || lm->peer->sdes))
@@ -117,24 +117,33 @@ char *rg_sdp_rewrite(sdp_session *sdp, rg_party *to, const ng_req *r, bool is_an
 			sdp_attr_remove(sdp->attrs, sess[i]);
 	}
 	if (any_wrtc) {
-		/* One WebRTC m= line: a BUNDLE group of that one mid is what max-bundle browsers require.
-		 * Several: each has its own transport (bundling several onto one is not supported yet). */
+		/* a=group:BUNDLE per transport that carries several m= lines (RFC 8843), and for a single
+		 * WebRTC m= line (what max-bundle browsers require); m= lines on transports of their
+		 * own are not grouped. */
 		sdp_attr_remove(sdp->attrs, "group");
-		const char *mid = NULL;
-		unsigned n = 0;
+		GPtrArray *tps = g_ptr_array_new();
 		for (guint i = 0; i < sdp->media->len && i < to->medias->len; i++) {
-			sdp_media *sm = sdp->media->pdata[i];
 			rg_media *lm = to->medias->pdata[i];
-			if (sm->port && lm->wrtc) {
-				n++;
-				mid = sdp_attr_value(sm->attrs, "mid");
+			if (((sdp_media *)sdp->media->pdata[i])->port && lm->wrtc && !g_ptr_array_find(tps, lm->wrtc, NULL))
+				g_ptr_array_add(tps, lm->wrtc);
+		}
+		for (guint t = 0; t < tps->len; t++) {
+			GString *g = g_string_new("BUNDLE");
+			unsigned n = 0;
+			for (guint i = 0; i < sdp->media->len && i < to->medias->len; i++) {
+				sdp_media *sm = sdp->media->pdata[i];
+				rg_media *lm = to->medias->pdata[i];
+				const char *mid = sdp_attr_value(sm->attrs, "mid");
+				if (sm->port && lm->wrtc == tps->pdata[t] && mid && *mid) {
+					g_string_append_printf(g, " %s", mid);
+					n++;
+				}
 			}
+			if (n > 1 || (n == 1 && tps->len == 1))
+				sdp_attr_add(sdp->attrs, "group", g->str);
+			g_string_free(g, TRUE);
 		}
-		if (n == 1 && mid && *mid) {
-			char *g = g_strdup_printf("BUNDLE %s", mid);
-			sdp_attr_add(sdp->attrs, "group", g);
-			g_free(g);
-		}
+		g_ptr_array_free(tps, TRUE);
 	}
 	if (r->replace_origin) {
 		g_free(sdp->o_addrtype);

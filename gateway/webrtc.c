@@ -153,7 +153,7 @@ void rg_webrtc_input(rg_webrtc *wt, const rg_ice_pkt *pkts, unsigned n)
 				w->ctr[RG_CTR_DROP_SRTP]++;
 				break;
 			}
-			rg_relay_forward(w, wt->media, buf, len, sizeof(buf), is_rtcp);
+			rg_relay_forward(w, rg_webrtc_route(wt, buf, len, is_rtcp), buf, len, sizeof(buf), is_rtcp);
 			break;
 		}
 		default:
@@ -206,6 +206,8 @@ rg_webrtc *rg_webrtc_new(rg_media *m, bool controlling, bool lite, const char **
 		return NULL;
 	}
 	m->wrtc = wt;
+	wt->members[0].media = m;
+	wt->n_members = 1;
 	rg_clog(RG_LOG_INFO, c->call_id, "media %u: WebRTC leg (ICE %s, %s)", m->index,
 		lite ? "lite" : "full", wt->controlling ? "controlling" : "controlled");
 	return wt;
@@ -228,7 +230,8 @@ void rg_webrtc_free(rg_webrtc *wt)
 		rg_dtls_free(wt->dtls);
 	if (wt->srtp)
 		rg_srtp_free(wt->srtp);
-	g_free(wt->remote_mid);
+	for (unsigned i = 0; i < wt->n_members; i++)
+		g_free(wt->members[i].mid);
 	if (wt->dtls_backlog)
 		g_ptr_array_free(wt->dtls_backlog, TRUE);
 	g_free(wt);
@@ -298,6 +301,241 @@ out:
 	return ret;
 }
 
+/* ---- BUNDLE ---- */
+
+rg_bundle_member *rg_webrtc_member(rg_media *m)
+{
+	rg_webrtc *wt = m->wrtc;
+	for (unsigned i = 0; wt && i < wt->n_members; i++)
+		if (wt->members[i].media == m)
+			return &wt->members[i];
+	return NULL;
+}
+
+bool rg_webrtc_bundle_join(rg_webrtc *wt, rg_media *m)
+{
+	if (m->wrtc == wt)
+		return true;
+	if (m->wrtc || wt->n_members >= RG_BUNDLE_MAX)
+		return false;
+	wt->members[wt->n_members++] = (rg_bundle_member){ .media = m };
+	m->wrtc = wt;
+	m->wrtc_member = true;
+	rg_clog(RG_LOG_INFO, wt->call->call_id, "media %u: bundled on the transport of media %u",
+		m->index, wt->media->index);
+	return true;
+}
+
+int rg_webrtc_bundle_tag(const sdp_session *s, unsigned idx)
+{
+	const sdp_media *sm = s->media->pdata[idx];
+	const char *mid = sdp_attr_value(sm->attrs, "mid");
+	if (!mid || !*mid)
+		return (int)idx;
+	for (guint i = 0; i < s->attrs->len; i++) {
+		const sdp_attr *a = s->attrs->pdata[i];
+		if (strcmp(a->name, "group") || !a->value || !g_str_has_prefix(a->value, "BUNDLE "))
+			continue;
+		gchar **tok = g_strsplit_set(a->value + 7, " \t", -1);
+		const char *tag = NULL;
+		bool in = false;
+		for (gchar **t = tok; *t; t++) {
+			if (!**t)
+				continue;
+			if (!tag)
+				tag = *t;
+			if (strcmp(*t, mid) == 0)
+				in = true;
+		}
+		int ret = (int)idx;
+		if (in && tag) {
+			ret = -1;
+			for (guint j = 0; j < s->media->len; j++) {
+				const char *mj = sdp_attr_value(((sdp_media *)s->media->pdata[j])->attrs, "mid");
+				if (mj && strcmp(mj, tag) == 0) {
+					ret = (int)j;
+					break;
+				}
+			}
+		}
+		g_strfreev(tok);
+		if (in)
+			return ret;
+	}
+	return (int)idx;
+}
+
+/* What the party's m= line says about the packets it will send: mid, payload types, SSRCs. */
+static void member_from_sdp(rg_webrtc *wt, rg_bundle_member *bm, const sdp_media *sm)
+{
+	if (!bm)
+		return;
+	const char *mid = sdp_attr_value(sm->attrs, "mid");
+	if (mid && *mid && (!bm->mid || strcmp(bm->mid, mid))) {
+		g_free(bm->mid);
+		bm->mid = g_strdup(mid);
+	}
+	memset(bm->pts, 0, sizeof(bm->pts));
+	for (guint i = 0; i < sm->fmts->len; i++) {
+		const char *f = sm->fmts->pdata[i];
+		char *end;
+		unsigned long pt = strtoul(f, &end, 10);
+		if (*f && !*end && pt < 128)
+			bm->pts[pt / 64] |= 1ull << (pt % 64);
+	}
+	bm->n_ssrcs = 0;
+	for (guint i = 0; i < sm->attrs->len; i++) {
+		const sdp_attr *a = sm->attrs->pdata[i];
+		if (!a->value)
+			continue;
+		if (strcmp(a->name, "ssrc") == 0) {
+			char *end;
+			unsigned long long v = strtoull(a->value, &end, 10);
+			if (end != a->value && v <= 0xffffffffull && bm->n_ssrcs < G_N_ELEMENTS(bm->ssrcs)) {
+				bool dup = false;
+				for (unsigned k = 0; k < bm->n_ssrcs; k++)
+					dup |= bm->ssrcs[k] == (uint32_t)v;
+				if (!dup)
+					bm->ssrcs[bm->n_ssrcs++] = (uint32_t)v;
+			}
+		} else if (strcmp(a->name, "extmap") == 0 && strstr(a->value, "urn:ietf:params:rtp-hdrext:sdes:mid")) {
+			unsigned long id = strtoul(a->value, NULL, 10);
+			if (id >= 1 && id <= 255)
+				wt->mid_ext_id = (uint8_t)id;
+		}
+	}
+}
+
+static inline uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static int member_by_mid(rg_webrtc *wt, const uint8_t *v, size_t len)
+{
+	for (unsigned i = 0; i < wt->n_members; i++) {
+		const char *mid = wt->members[i].mid;
+		if (mid && strlen(mid) == len && memcmp(mid, v, len) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/* The MID RTP header extension (RFC 8843 15), one-byte or two-byte form (RFC 8285). */
+static int member_by_mid_ext(rg_webrtc *wt, const uint8_t *p, size_t len)
+{
+	if (!wt->mid_ext_id || !(p[0] & 0x10))
+		return -1;
+	size_t off = 12 + 4u * (p[0] & 0x0f);
+	if (off + 4 > len)
+		return -1;
+	unsigned profile = (unsigned)p[off] << 8 | p[off + 1];
+	size_t elen = 4u * ((unsigned)p[off + 2] << 8 | p[off + 3]);
+	off += 4;
+	if (elen > len - off)
+		return -1;
+	const uint8_t *e = p + off, *end = e + elen;
+	bool one_byte = profile == 0xBEDE;
+	if (!one_byte && (profile & 0xfff0) != 0x1000)
+		return -1;
+	while (e < end) {
+		if (*e == 0) {         /* padding */
+			e++;
+			continue;
+		}
+		unsigned id, l;
+		if (one_byte) {
+			id = *e >> 4;
+			l = (*e & 0x0f) + 1u;
+			if (id == 15)
+				break;
+			e++;
+		} else {
+			if (end - e < 2)
+				break;
+			id = e[0];
+			l = e[1];
+			e += 2;
+		}
+		if ((size_t)(end - e) < l)
+			break;
+		if (id == wt->mid_ext_id)
+			return member_by_mid(wt, e, l);
+		e += l;
+	}
+	return -1;
+}
+
+static int member_by_pt(rg_webrtc *wt, unsigned pt)
+{
+	int found = -1;
+	for (unsigned i = 0; i < wt->n_members; i++) {
+		if (!(wt->members[i].pts[pt / 64] & (1ull << (pt % 64))))
+			continue;
+		if (found >= 0)
+			return -1;     /* not unique within the bundle */
+		found = (int)i;
+	}
+	return found;
+}
+
+static int member_by_ssrc(rg_webrtc *wt, uint32_t ssrc)
+{
+	for (unsigned i = 0; i < wt->n_bound; i++)
+		if (wt->bound[i].ssrc == ssrc)
+			return wt->bound[i].member;
+	for (unsigned i = 0; i < wt->n_members; i++)
+		for (unsigned k = 0; k < wt->members[i].n_ssrcs; k++)
+			if (wt->members[i].ssrcs[k] == ssrc)
+				return (int)i;
+	return -1;
+}
+
+/* RTCP whose sender is unknown (a receiver-only SSRC): the member whose outgoing SSRC the first
+ * report block is about. What we send to the party comes from the peer leg unchanged. */
+static int member_by_report(rg_webrtc *wt, const uint8_t *p, size_t len)
+{
+	unsigned pt = p[1], rc = p[0] & 0x1f;
+	size_t off = pt == 200 ? 28 : pt == 201 ? 8 : 0;
+	if (!off || !rc || len < off + 24)   /* one whole report block */
+		return -1;
+	uint32_t src = rd32(p + off);
+	for (unsigned i = 0; i < wt->n_members; i++) {
+		rg_media *peer = wt->members[i].media->peer;
+		if (peer && peer->rtp.seen_ssrc && peer->rtp.ssrc == src)
+			return (int)i;
+	}
+	return -1;
+}
+
+rg_media *rg_webrtc_route(rg_webrtc *wt, const uint8_t *p, size_t len, bool is_rtcp)
+{
+	if (wt->n_members <= 1 || len < 12)
+		return wt->media;
+	uint32_t ssrc = rd32(p + (is_rtcp ? 4 : 8));
+	int idx = member_by_ssrc(wt, ssrc);
+	if (idx >= 0)
+		return wt->members[idx].media;
+	if (is_rtcp) {
+		idx = member_by_report(wt, p, len);
+	} else {
+		idx = member_by_mid_ext(wt, p, len);
+		if (idx < 0)
+			idx = member_by_pt(wt, p[1] & 0x7f);
+		if (idx >= 0) {
+			/* remember the SSRC: later packets need neither the extension nor a unique PT */
+			unsigned slot = wt->n_bound < G_N_ELEMENTS(wt->bound) ? wt->n_bound++ : wt->next_bound++ % G_N_ELEMENTS(wt->bound);
+			wt->bound[slot].ssrc = ssrc;
+			wt->bound[slot].member = (uint8_t)idx;
+		}
+	}
+	if (idx < 0) {
+		wt->bundle_unrouted++;
+		return wt->media;
+	}
+	return wt->members[idx].media;
+}
+
 /* ---- SDP ---- */
 
 static void set_role(rg_webrtc *wt, enum rg_dtls_role role)
@@ -312,9 +550,13 @@ static void set_role(rg_webrtc *wt, enum rg_dtls_role role)
 	watch(wt);
 }
 
-const char *rg_webrtc_remote(rg_webrtc *wt, const sdp_session *s, const sdp_media *sm,
+const char *rg_webrtc_remote(rg_media *m, const sdp_session *s, const sdp_media *sm,
 			     bool is_answer, const ng_req *r)
 {
+	rg_webrtc *wt = m->wrtc;
+	member_from_sdp(wt, rg_webrtc_member(m), sm);
+	if (m->wrtc_member)
+		return NULL;   /* the owner's m= line carries the transport */
 	const char *ufrag = attr_ms(s, sm, "ice-ufrag"), *pwd = attr_ms(s, sm, "ice-pwd");
 	if (!ufrag || !pwd)
 		return "WebRTC media without ICE credentials";
@@ -336,11 +578,6 @@ const char *rg_webrtc_remote(rg_webrtc *wt, const sdp_session *s, const sdp_medi
 	if (sdp_attr_has(sm->attrs, "end-of-candidates"))
 		rg_ice_end_of_candidates(wt->ice);
 
-	const char *mid = sdp_attr_value(sm->attrs, "mid");
-	if (mid && *mid) {
-		g_free(wt->remote_mid);
-		wt->remote_mid = g_strdup(mid);
-	}
 	const char *fp = attr_ms(s, sm, "fingerprint");
 	if (fp) {
 		const char *sp = strchr(fp, ' ');
@@ -388,8 +625,10 @@ void rg_webrtc_strip_sdp(sdp_media *sm)
 			sdp_attr_remove(sm->attrs, transport_attrs[i]);
 }
 
-void rg_webrtc_write_sdp(rg_webrtc *wt, sdp_session *s, sdp_media *sm, bool is_answer, const ng_req *r)
+void rg_webrtc_write_sdp(rg_media *m, sdp_session *s, sdp_media *sm, bool is_answer, const ng_req *r)
 {
+	rg_webrtc *wt = m->wrtc;
+	rg_bundle_member *bm = rg_webrtc_member(m);
 	for (size_t i = 0; i < G_N_ELEMENTS(transport_attrs); i++)
 		sdp_attr_remove(sm->attrs, transport_attrs[i]);
 	sdp_attr_remove(s->attrs, "fingerprint");
@@ -417,8 +656,8 @@ void rg_webrtc_write_sdp(rg_webrtc *wt, sdp_session *s, sdp_media *sm, bool is_a
 	/* a=mid: the party's own in an answer; one of ours in an offer (browsers need it) */
 	if (!sdp_attr_has(sm->attrs, "mid")) {
 		char mid[16];
-		snprintf(mid, sizeof(mid), "%u", wt->media->index - 1);
-		sdp_attr_add(sm->attrs, "mid", is_answer && wt->remote_mid ? wt->remote_mid : mid);
+		snprintf(mid, sizeof(mid), "%u", m->index - 1);
+		sdp_attr_add(sm->attrs, "mid", is_answer && bm && bm->mid ? bm->mid : mid);
 	}
 	char *ufrag = NULL, *pwd = NULL;
 	rg_ice_local_credentials(wt->ice, &ufrag, &pwd);

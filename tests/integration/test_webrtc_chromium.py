@@ -9,7 +9,11 @@ The same two calls as test_webrtc_aiortc.py, set up over NG as Kamailio's rtpeng
   2. the plain endpoint offers PCMU; flags toward the browser
      "ICE=force UDP/TLS/RTP/SAVPF DTLS=passive rtcp-mux-offer rtcp-mux-require SDES-off generate-mid";
      Chromium answers (PCMU only); its answer goes back with "ICE=remove RTP/AVP rtcp-mux-demux".
-In both, Chromium sends a 440 Hz WebAudio tone and the plain side a 1000 Hz PCMU tone; the plain side
+  3. as 1, with the fake camera's VP8 video in the same BUNDLE group as the audio: rtpgate answers
+     with one ICE/DTLS transport for both m= lines (a=group:BUNDLE 0 1) and demultiplexes the
+     browser's packets to the SIP side's two m= lines; the plain side echoes the video back
+     (new SSRC) and Chromium decodes it.
+In all, Chromium sends a 440 Hz WebAudio tone and the plain side a 1000 Hz PCMU tone; the plain side
 decodes what arrives, the page analyses the received track with an AnalyserNode and reports
 getStats() (inbound-rtp packets and audio level, DTLS state, selected candidate pair, codec).
 
@@ -41,6 +45,7 @@ import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -59,7 +64,7 @@ from test_webrtc_aiortc import PlainEndpoint, dominant_freq, check  # noqa: E402
 PAGE_DIR = os.path.join(HERE, "webrtc")
 # the page's RTCPeerConnection bundlePolicy: the browser default, or RG_BUNDLE_POLICY=max-bundle
 BUNDLE_POLICY = os.environ.get("RG_BUNDLE_POLICY", "balanced")
-DEADLINE = time.monotonic() + 80        # with the clean-up the run stays below 90 s
+DEADLINE = time.monotonic() + 110       # with the clean-up the run stays below 120 s
 
 
 def remaining():
@@ -303,8 +308,10 @@ def in_thread(fn):
     return fut
 
 
-async def media_phase(name, page, plain, ng, call_id, seconds=5.0):
+async def media_phase(name, page, plain, ng, call_id, seconds=5.0, video=None):
     send = asyncio.ensure_future(plain.run(seconds))
+    if video:
+        video.start()
     ok, res = await in_thread(lambda: page.call("measure", timeout=seconds + 10, warmup=1.5,
                                                 seconds=seconds - 2.0))
     await send
@@ -323,13 +330,13 @@ async def media_phase(name, page, plain, ng, call_id, seconds=5.0):
           % (res.get("freq", 0), res.get("peak", 0), res.get("frames"), res.get("sampleRate"),
              res.get("contextState")))
     inb = [s for s in stats_of(stats, "inbound-rtp") if s.get("kind", "audio") == "audio"]
+    outb = [s for s in stats_of(stats, "outbound-rtp") if s.get("kind", "audio") == "audio"]
     pkts = max([s.get("packetsReceived", 0) for s in inb] or [0])
     level = max([s.get("audioLevel", 0) for s in inb] or [0])
     energy = max([s.get("totalAudioEnergy", 0) for s in inb] or [0])
     check("%s: getStats inbound-rtp packetsReceived" % name, pkts > 100, "%d" % pkts)
     check("%s: getStats inbound-rtp audio level" % name, level > 0 and energy > 0,
           "audioLevel %.4f, totalAudioEnergy %.4f" % (level, energy))
-    outb = stats_of(stats, "outbound-rtp")
     sent = max([s.get("packetsSent", 0) for s in outb] or [0])
     check("%s: getStats outbound-rtp packetsSent" % name, sent > 100, "%d" % sent)
     codecs = {s.get("id"): s for s in stats_of(stats, "codec")}
@@ -355,6 +362,17 @@ async def media_phase(name, page, plain, ng, call_id, seconds=5.0):
     tot = q.get(b"totals", {}).get(b"RTP", {})
     check("%s: NG query counts RTP both ways" % name, tot.get(b"packets", 0) > 200,
           "%s packets" % tot.get(b"packets"))
+    if video:
+        video.stop()
+        check("%s: plain side received Chromium's VP8 on its video m= line" % name, video.rx_vp8 > 30,
+              "%d VP8 packets, %d others" % (video.rx_vp8, video.rx_other))
+        vin = [s for s in stats_of(stats, "inbound-rtp") if s.get("kind") == "video"]
+        vpk = max([s.get("packetsReceived", 0) for s in vin] or [0])
+        vdec = max([s.get("framesDecoded", 0) for s in vin] or [0])
+        check("%s: Chromium receives the echoed video (getStats inbound-rtp video)" % name, vpk > 30,
+              "%d packets, %d echoed" % (vpk, video.tx))
+        check("%s: Chromium decodes the echoed VP8 frames" % name, vdec > 5, "framesDecoded %d" % vdec)
+        check("%s: one DTLS transport for audio and video" % name, len(tr) == 1, "%d transports" % len(tr))
 
 
 async def flow_browser_offers(ng, page, iface):
@@ -395,6 +413,101 @@ async def flow_browser_offers(ng, page, iface):
     finally:
         page.call("close", timeout=5)
         plain.sock.close()
+        ng.command("delete", call_id=call_id)
+
+
+class VideoEcho:
+    """The SIP side's video m= line: receives RTP on its own port and sends every VP8 packet back
+    to the gateway with its own SSRC (what Chromium then decodes is its own camera)."""
+
+    SSRC = 0x0ddba11
+
+    def __init__(self, pt):
+        self.pt = pt
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.dest = None
+        self.rx_vp8 = self.rx_other = self.tx = 0
+        self.running = False
+        self.thread = None
+
+    def start(self):
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.running = False
+        if self.thread:
+            self.thread.join(2)
+
+    def _run(self):
+        while self.running:
+            try:
+                data = self.sock.recv(2048)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(data) > 12 and data[0] >> 6 == 2 and (data[1] & 0x7f) == self.pt:
+                self.rx_vp8 += 1
+                if self.dest:
+                    self.sock.sendto(data[:8] + struct.pack("!I", self.SSRC) + data[12:], self.dest)
+                    self.tx += 1
+            else:
+                self.rx_other += 1
+
+
+async def flow_browser_offers_av(ng, page, iface):
+    name = "browser offers audio+video (BUNDLE)"
+    call_id = "chromium-c-%d" % random.randint(0, 1 << 30)
+    ok, res = page.call("offer", freq=440, video=True)
+    if not check("%s: Chromium creates an offer" % name, ok, "" if ok else res):
+        return
+    offer = res["sdp"]
+    check_sdp("%s: Chromium bundles audio and video" % name,
+              "a=group:BUNDLE 0 1" in offer and re.search(r"m=video \d+ UDP/TLS/RTP/SAVPF", offer), offer)
+    vp8 = re.search(r"a=rtpmap:(\d+) VP8/90000", offer)
+    if not check_sdp("%s: offer has VP8" % name, vp8, offer):
+        return
+    pt = int(vp8.group(1))
+    r = ng.command("offer", sdp=offer, call_id=call_id, from_tag="browser",
+                   ICE="remove", DTLS="off", transport_protocol="RTP/AVP",
+                   flags=["trust-address"], replace=["origin", "session-connection"],
+                   **{"rtcp-mux": ["demux"], "SDES": ["off"]})
+    sdp_plain = r[b"sdp"].decode()
+    ports = [int(p) for p in re.findall(r"m=(?:audio|video) (\d+) RTP/AVP ", sdp_plain)]
+    check_sdp("%s: SIP side gets two plain m= lines on ports of their own, no BUNDLE" % name,
+              len(ports) == 2 and ports[0] != ports[1] and "BUNDLE" not in sdp_plain, sdp_plain)
+    if len(ports) != 2:
+        return
+    plain = PlainEndpoint()
+    video = VideoEcho(pt)
+    try:
+        plain.dest = (c_addr(sdp_plain), ports[0])
+        video.dest = (c_addr(sdp_plain), ports[1])
+        answer = plain.sdp() + ("m=video %d RTP/AVP %d\r\na=rtpmap:%d VP8/90000\r\na=sendrecv\r\n"
+                                % (video.port, pt, pt))
+        r = ng.command("answer", sdp=answer, call_id=call_id, from_tag="browser", to_tag="phone",
+                       ICE="force", transport_protocol="UDP/TLS/RTP/SAVPF",
+                       replace=["origin", "session-connection"], **{"rtcp-mux": ["require"]})
+        sdp_browser = r[b"sdp"].decode()
+        bports = [int(p) for p in re.findall(r"m=(?:audio|video) (\d+) UDP/TLS/RTP/SAVPF", sdp_browser)]
+        check_sdp("%s: answer bundles both m= lines on one transport" % name,
+                  "a=group:BUNDLE 0 1" in sdp_browser and len(bports) == 2 and bports[0] == bports[1]
+                  and len(set(re.findall(r"a=ice-ufrag:(\S+)", sdp_browser))) == 1, sdp_browser)
+        ok, res = page.call("remote", type="answer", sdp=sdp_browser)
+        if not check("%s: Chromium accepts rtpgate's answer (setRemoteDescription)" % name, ok,
+                     "" if ok else "Chromium: %s -- SDP: %s" % (res, oneline(sdp_browser))):
+            return
+        await media_phase(name, page, plain, ng, call_id, video=video)
+    finally:
+        video.stop()
+        page.call("close", timeout=5)
+        plain.sock.close()
+        video.sock.close()
         ng.command("delete", call_id=call_id)
 
 
@@ -516,6 +629,7 @@ def main():
             return 1
         asyncio.run(asyncio.wait_for(flow_browser_offers(ng, page, iface), min(35, remaining())))
         asyncio.run(asyncio.wait_for(flow_plain_offers(ng, page), min(35, remaining())))
+        asyncio.run(asyncio.wait_for(flow_browser_offers_av(ng, page, iface), min(35, remaining())))
         check("daemon still running", daemon.poll() is None)
         check("Chromium still running", browser.poll() is None)
         ok = all(aio.RESULTS)

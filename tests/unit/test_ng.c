@@ -16,6 +16,7 @@
 #include "ng.h"
 #include "stats.h"
 #include "ng_harness.h"
+#include "engine_harness.h"
 #include "rg_dtls.h"
 
 #define PORT_MIN 21000
@@ -762,18 +763,11 @@ int main(int argc, char **argv)
 	rg_log_init(true, RG_LOG_ERR, "test_ng");
 	ng_port = 22000 + (getpid() % 1000);
 	g_autofree char *listen = g_strdup_printf("--listen-ng=127.0.0.1:%d", ng_port);
-	char pmin[32], pmax[32];
-	snprintf(pmin, sizeof(pmin), "--port-min=%d", PORT_MIN);
-	snprintf(pmax, sizeof(pmax), "--port-max=%d", PORT_MAX);
-	char *args[] = { "rtpgate", "--config-file=none", "--interface=127.0.0.1", "--interface=ext/::1",
-			 "--interface=int2/127.0.0.2", "--interface=nat/127.0.0.3!203.0.113.7", listen, pmin, pmax,
-			 "--num-threads=2", "--delete-delay=0", NULL };
 	rg_config cfg = { 0 };
-	char *err = NULL;
-	if (rg_config_load(&cfg, G_N_ELEMENTS(args) - 1, args, &err) < 0)
-		g_error("config: %s", err);
-	if (rg_engine_start(&cfg, NULL, &err) < 0)
-		g_error("engine: %s", err);
+	test_engine_start(&cfg, "--config-file=none", "--interface=127.0.0.1", "--interface=ext/::1",
+			  "--interface=int2/127.0.0.2", "--interface=nat/127.0.0.3!203.0.113.7", listen,
+			  "--port-min=" G_STRINGIFY(PORT_MIN), "--port-max=" G_STRINGIFY(PORT_MAX),
+			  "--num-threads=2", "--delete-delay=0", NULL);
 
 	g_test_add_func("/ng/ping", test_ping);
 	g_test_add_func("/ng/bad-requests", test_bad_requests);
@@ -791,7 +785,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/ng/ports-exhausted", test_ports_exhausted);
 	g_test_add_func("/ng/retransmission-cache", test_retransmission_cache);
 	int ret = g_test_run();
-	rg_engine_stop();
-	rg_config_clear(&cfg);
+	test_engine_stop(&cfg);
 	return ret;
 }

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "rtpp.h"
 #include "stats.h"
+#include "engine_harness.h"
 
 #define PORT_MIN 24000
 #define PORT_MAX 24199
@@ -799,18 +800,12 @@ int main(int argc, char **argv)
 	g_autofree char *lw = g_strdup_printf("--listen-rtpproxy=udp:0.0.0.0:%u", ctl_port + 1);
 	g_autofree char *lu = g_strdup_printf("--listen-rtpproxy=unix:%s", unix_path);
 	g_autofree char *ng = g_strdup_printf("--listen-ng=127.0.0.1:%u", 23900 + (unsigned)(getpid() % 99));
-	char pmin[32], pmax[32];
-	snprintf(pmin, sizeof(pmin), "--port-min=%d", PORT_MIN);
-	snprintf(pmax, sizeof(pmax), "--port-max=%d", PORT_MAX);
-	char *args[] = { "rtpgate", "--config-file=none", "--interface=internal/127.0.0.1",
-			 "--interface=external/127.0.0.2", "--interface=internal/::1", l4, l6, lw, lu, ng,
-			 pmin, pmax, "--num-threads=2", NULL };
 	rg_config cfg = { 0 };
+	test_engine_start(&cfg, "--config-file=none", "--interface=internal/127.0.0.1",
+			  "--interface=external/127.0.0.2", "--interface=internal/::1", l4, l6, lw, lu, ng,
+			  "--port-min=" G_STRINGIFY(PORT_MIN), "--port-max=" G_STRINGIFY(PORT_MAX),
+			  "--num-threads=2", NULL);
 	char *err = NULL;
-	if (rg_config_load(&cfg, G_N_ELEMENTS(args) - 1, args, &err) < 0)
-		g_error("config: %s", err);
-	if (rg_engine_start(&cfg, NULL, &err) < 0)
-		g_error("engine: %s", err);
 	g_autofree char *ld = g_strdup_printf("unix-dgram:%s", unixd_path);
 	if (rtpp_listen(ld, NULL, &err) < 0)
 		g_error("unix-dgram: %s", err);
@@ -833,8 +828,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtpp/udp-sockets", test_udp_sockets);
 	g_test_add_func("/rtpp/unix-sockets", test_unix_sockets);
 	int ret = g_test_run();
-	rg_engine_stop();
-	rg_config_clear(&cfg);
+	test_engine_stop(&cfg);
 	g_assert_false(g_file_test(unix_path, G_FILE_TEST_EXISTS));   /* removed at stop */
 	g_assert_false(g_file_test(unixd_path, G_FILE_TEST_EXISTS));
 	return ret;

@@ -18,6 +18,7 @@
 #include "ng.h"
 #include "rg_codec.h"
 #include "ng_harness.h"
+#include "engine_harness.h"
 
 #define PORT_MIN 23100
 #define PORT_MAX 23163
@@ -367,23 +368,15 @@ int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
 	rg_log_init(true, RG_LOG_ERR, "test_transcode");
-	char pmin[32], pmax[32];
-	snprintf(pmin, sizeof(pmin), "--port-min=%d", PORT_MIN);
-	snprintf(pmax, sizeof(pmax), "--port-max=%d", PORT_MAX);
-	char *args[] = { "rtpgate", "--config-file=none", "--interface=127.0.0.1", pmin, pmax,
-			 "--num-threads=2", "--delete-delay=0", NULL };
 	rg_config cfg = { 0 };
-	char *err = NULL;
-	if (rg_config_load(&cfg, G_N_ELEMENTS(args) - 1, args, &err) < 0)
-		g_error("config: %s", err);
-	if (rg_engine_start(&cfg, NULL, &err) < 0)
-		g_error("engine: %s", err);
+	test_engine_start(&cfg, "--config-file=none", "--interface=127.0.0.1",
+			  "--port-min=" G_STRINGIFY(PORT_MIN), "--port-max=" G_STRINGIFY(PORT_MAX),
+			  "--num-threads=2", "--delete-delay=0", NULL);
 	g_test_add_func("/transcode/strip-all-transcode-pcmu", test_strip_all_transcode_pcmu);
 	g_test_add_func("/transcode/common-codec-relayed", test_common_codec_relayed);
 	g_test_add_func("/transcode/transcode-opus-reverse", test_transcode_opus_reverse);
 	g_test_add_func("/transcode/codec-ops-sdp", test_codec_ops_sdp);
 	int ret = g_test_run();
-	rg_engine_stop();
-	rg_config_clear(&cfg);
+	test_engine_stop(&cfg);
 	return ret;
 }

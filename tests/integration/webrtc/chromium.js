@@ -5,8 +5,10 @@
 // Commands ({cmd: ..., id: n, ...}):
 //   probe                 gather ICE candidates once (no remote side) and return the offer SDP,
 //                         so that the test can pick the address Chromium's candidates use
-//   offer {freq}          new peer connection sending a <freq> Hz WebAudio tone, PCMU only;
-//                         returns the local offer SDP once ICE gathering completed
+//   offer {freq, video}   new peer connection sending a <freq> Hz WebAudio tone, PCMU only, and
+//                         with video: true also the fake camera, VP8 only (audio and video in
+//                         one BUNDLE group); returns the local offer SDP once ICE gathering
+//                         completed
 //   answer {sdp, freq}    new peer connection from the remote offer, answered with the tone
 //                         and PCMU only; returns the local answer SDP (gathering completed)
 //   remote {type, sdp}    setRemoteDescription (the answer to our offer)
@@ -99,10 +101,29 @@ function newPeerConnection() {
   analyser = null;
   remoteStream = null;
   pc = new RTCPeerConnection({iceServers: [], bundlePolicy: BUNDLE_POLICY, rtcpMuxPolicy: 'require'});
-  pc.addEventListener('track', (ev) => attachRemote(ev.streams[0] || new MediaStream([ev.track])));
+  pc.addEventListener('track', (ev) => {
+    if (ev.track.kind === 'audio') {
+      attachRemote(ev.streams[0] || new MediaStream([ev.track]));
+      return;
+    }
+    // received video is rendered (muted, off screen) so that Chromium decodes it
+    const v = document.createElement('video');
+    v.muted = true;
+    v.autoplay = true;
+    v.srcObject = new MediaStream([ev.track]);
+    document.body.appendChild(v);
+    v.play().catch((e) => log('video element play():', String(e)));
+  });
   pc.addEventListener('iceconnectionstatechange', () => log('iceConnectionState', pc.iceConnectionState));
   pc.addEventListener('connectionstatechange', () => log('connectionState', pc.connectionState));
   return pc;
+}
+
+function preferVp8(transceiver) {
+  const caps = RTCRtpReceiver.getCapabilities('video');
+  const vp8 = caps.codecs.filter((c) => c.mimeType.toLowerCase() === 'video/vp8');
+  if (!vp8.length) throw new Error('no video/VP8 in RTCRtpReceiver.getCapabilities');
+  transceiver.setCodecPreferences(vp8);
 }
 
 function preferPcmu(transceiver) {
@@ -158,6 +179,13 @@ const handlers = {
     const track = toneStream.getAudioTracks()[0];
     const tr = p.addTransceiver(track, {direction: 'sendrecv', streams: [toneStream]});
     preferPcmu(tr);
+    if (cmd.video) {
+      const cam = await navigator.mediaDevices.getUserMedia(
+          {video: {width: 320, height: 240, frameRate: 15}});
+      cam.getVideoTracks().forEach((t) => toneStream.addTrack(t));
+      const vt = p.addTransceiver(cam.getVideoTracks()[0], {direction: 'sendrecv', streams: [toneStream]});
+      preferVp8(vt);
+    }
     await p.setLocalDescription(await p.createOffer());
     const complete = await gatheringComplete(p, 5000);
     return {sdp: p.localDescription.sdp, complete};
@@ -225,6 +253,7 @@ const handlers = {
 
   async close() {
     if (pc) pc.close();
+    document.querySelectorAll('video').forEach((v) => v.remove());
     pc = null;
     if (toneStream) toneStream.getTracks().forEach((t) => t.stop());
     toneStream = null;
