@@ -171,6 +171,7 @@ struct gen_item {
 
 struct rg_dtmf_gen {
 	dtmf_tx_state_t *tx;
+	int level_dbm0, twist_db;
 	bool playing; /* spandsp holds a digit not yet fully written */
 	unsigned head, len;
 	struct gen_item q[RG_DTMF_GEN_QUEUE];
@@ -193,7 +194,29 @@ int rg_dtmf_gen_new(struct rg_dtmf_gen **genp, int level_dbm0, int twist_db)
 		return -ENOMEM;
 	}
 	dtmf_tx_set_level(gen->tx, level_dbm0, twist_db);
+	gen->level_dbm0 = level_dbm0;
+	gen->twist_db = twist_db;
 	*genp = gen;
+	return 0;
+}
+
+int rg_dtmf_gen_cancel(struct rg_dtmf_gen *gen)
+{
+	if (!gen)
+		return -EINVAL;
+	gen->head = gen->len = 0;
+	if (!gen->playing)
+		return 0;
+	/* spandsp keeps the digit being written in its state: start from a fresh one */
+	pthread_mutex_lock(&spandsp_init_lock);
+	dtmf_tx_state_t *tx = dtmf_tx_init(NULL);
+	pthread_mutex_unlock(&spandsp_init_lock);
+	if (!tx)
+		return -ENOMEM;
+	dtmf_tx_free(gen->tx);
+	gen->tx = tx;
+	dtmf_tx_set_level(gen->tx, gen->level_dbm0, gen->twist_db);
+	gen->playing = false;
 	return 0;
 }
 

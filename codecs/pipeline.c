@@ -39,6 +39,9 @@ struct rg_pipeline {
 	uint8_t *enc_buf;   /* nframes x RG_ENC_MAX_FRAME */
 	rg_frame frames[MAX_OUT_FRAMES];
 
+	rg_pipeline_tap_fn *tap; /* sees every PCM chunk entering the FIFO */
+	void *tap_arg;
+
 	rg_pipeline_stats st;
 };
 
@@ -160,6 +163,8 @@ static int fifo_write(rg_pipeline *p, const int16_t *pcm, unsigned n)
 		p->st.overflows++;
 		return -ENOBUFS;
 	}
+	if (p->tap)
+		p->tap(pcm, n, p->out_rate, p->C, p->tap_arg);
 	unsigned C = p->C;
 	unsigned tail = (p->fifo_head + p->fifo_len) % p->fifo_cap;
 	unsigned first = min_u(n, p->fifo_cap - tail);
@@ -207,6 +212,53 @@ static int conceal(rg_pipeline *p, uint64_t lost)
 	return 0;
 }
 
+/* Where a payload of input timestamp rtp_ts goes (RFC 3550 5.1: the timestamp counts sampling
+ * instants of the input clock): -EALREADY if it is older than what was decoded, -ENOBUFS if the
+ * FIFO is full; a forward gap up to RG_PIPELINE_MAX_PLC_MS is filled by Opus FEC from fec (the
+ * payload's only frame, or NULL) or PLC, a larger jump is a resync. On success next_ts = rtp_ts. */
+static int place(rg_pipeline *p, uint32_t rtp_ts, const rg_frame *fec)
+{
+	int err;
+	uint32_t clock = p->in_t->rate;
+	uint64_t gap = 0;
+	if (p->have_ts) {
+		int32_t diff = (int32_t)(rtp_ts - p->next_ts);
+		uint64_t max_plc = (uint64_t)clock * RG_PIPELINE_MAX_PLC_MS / 1000;
+		if (diff < 0 && diff >= -(int32_t)clock) {
+			p->st.late++;
+			return -EALREADY;
+		}
+		if (diff < 0 || (uint64_t)diff > max_plc) {
+			p->st.resyncs++;
+			if (diff > 0)
+				p->pending_jump += (uint64_t)diff * p->out_t->rate / clock;
+		} else {
+			gap = (uint64_t)diff;
+		}
+	}
+	if (p->fifo_cap - p->fifo_len < p->fifo_reserve) {
+		p->st.overflows++;
+		return -ENOBUFS;
+	}
+	uint64_t lost = in_ts_to_samples(p, gap);
+	if (lost) {
+		unsigned got = 0;
+		err = -ENOTSUP;
+		if (fec && rg_dec_has_fec(p->dec) && lost <= p->dec_cap)
+			err = rg_dec_decode_fec(p->dec, fec->data, fec->len, (unsigned)lost, p->dec_buf, p->dec_cap, &got);
+		if (err == 0) {
+			p->st.samples_fec += got;
+			if ((err = feed(p, p->dec_buf, got)))
+				return err;
+		} else if ((err = conceal(p, lost))) {
+			return err;
+		}
+	}
+	p->have_ts = true;
+	p->next_ts = rtp_ts;
+	return 0;
+}
+
 int rg_pipeline_push(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_t rtp_ts)
 {
 	if (!p || !payload || !len)
@@ -240,47 +292,9 @@ int rg_pipeline_push(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_
 		return -EMSGSIZE;
 	}
 
-	/* 2. timing (RFC 3550 §5.1: the timestamp counts sampling instants of the input clock) */
-	uint32_t clock = p->in_t->rate;
-	uint64_t gap = 0;
-	if (p->have_ts) {
-		int32_t diff = (int32_t)(rtp_ts - p->next_ts);
-		uint64_t max_plc = (uint64_t)clock * RG_PIPELINE_MAX_PLC_MS / 1000;
-		if (diff < 0 && diff >= -(int32_t)clock) {
-			p->st.late++;
-			return -EALREADY;
-		}
-		if (diff < 0 || (uint64_t)diff > max_plc) {
-			p->st.resyncs++;
-			if (diff > 0)
-				p->pending_jump += (uint64_t)diff * p->out_t->rate / clock;
-		} else {
-			gap = (uint64_t)diff;
-		}
-	}
-	if (p->fifo_cap - p->fifo_len < p->fifo_reserve) {
-		p->st.overflows++;
-		return -ENOBUFS;
-	}
-
-	/* 3. fill the gap: Opus FEC from this packet's LBRR data, else PLC */
-	uint64_t lost = in_ts_to_samples(p, gap);
-	if (lost) {
-		unsigned got = 0;
-		err = -ENOTSUP;
-		if (rg_dec_has_fec(p->dec) && d->n == 1 && lost <= p->dec_cap)
-			err = rg_dec_decode_fec(p->dec, d->frame[0].data, d->frame[0].len, (unsigned)lost, p->dec_buf,
-						p->dec_cap, &got);
-		if (err == 0) {
-			p->st.samples_fec += got;
-			if ((err = feed(p, p->dec_buf, got)))
-				return err;
-		} else if ((err = conceal(p, lost))) {
-			return err;
-		}
-	}
-	p->have_ts = true;
-	p->next_ts = rtp_ts;
+	/* 2.-3. timing, and the gap before this payload filled (FEC from its only frame, or PLC) */
+	if ((err = place(p, rtp_ts, d->n == 1 ? &d->frame[0] : NULL)))
+		return err;
 
 	/* 4. decode */
 	uint64_t decoded = 0;
@@ -306,10 +320,47 @@ int rg_pipeline_push(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_
 		if ((err = feed(p, p->dec_buf, got)))
 			return err;
 	}
-	p->next_ts = rtp_ts + (uint32_t)(decoded * clock / p->in_rate);
+	p->next_ts = rtp_ts + (uint32_t)(decoded * p->in_t->rate / p->in_rate);
 	if (decoded)
 		p->st.packets_in++;
 	return ret;
+}
+
+int rg_pipeline_push_pcm(rg_pipeline *p, const int16_t *pcm, unsigned n, uint32_t rtp_ts)
+{
+	if (!p || (!pcm && n))
+		return -EINVAL;
+	if (p->C != 1)
+		return -ENOTSUP;
+	if (n > p->pkt_cap)
+		return -EMSGSIZE;
+	/* the part that overlaps what was already decoded is dropped, the rest is placed */
+	if (p->have_ts) {
+		int32_t diff = (int32_t)(rtp_ts - p->next_ts);
+		if (diff < 0 && diff >= -(int32_t)p->in_t->rate) {
+			uint64_t skip = in_ts_to_samples(p, (uint64_t)-diff);
+			if (skip >= n) {
+				p->st.late++;
+				return -EALREADY;
+			}
+			pcm += skip;
+			n -= (unsigned)skip;
+			rtp_ts = p->next_ts;
+		}
+	}
+	int err = place(p, rtp_ts, NULL);
+	if (err)
+		return err;
+	if ((err = feed(p, pcm, n)))
+		return err;
+	p->next_ts = rtp_ts + (uint32_t)((uint64_t)n * p->in_t->rate / p->in_rate);
+	return 0;
+}
+
+void rg_pipeline_set_tap(rg_pipeline *p, rg_pipeline_tap_fn *fn, void *arg)
+{
+	p->tap = fn;
+	p->tap_arg = arg;
 }
 
 int rg_pipeline_pull(rg_pipeline *p, uint8_t *out, size_t cap, size_t *len, uint32_t *ts_increment)

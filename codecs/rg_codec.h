@@ -385,6 +385,15 @@ int rg_pipeline_push(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_
  * (output RTP clock units to add to the previous output timestamp: out_ptime * clock / 1000, plus
  * any resync gap). -EAGAIN not enough audio yet, -ENOBUFS cap too small (nothing consumed). */
 int rg_pipeline_pull(rg_pipeline *p, uint8_t *out, size_t cap, size_t *len, uint32_t *ts_increment);
+/* Mono PCM at the decoder's rate (rg_pipeline_info.in_pcm_rate) in place of decoded audio, for
+ * the n samples from input timestamp rtp_ts, timed like a payload (e.g. DTMF tones generated from
+ * RFC 4733 events). Samples before what was already decoded are skipped. 0, -EALREADY all late,
+ * -ENOBUFS FIFO full, -EMSGSIZE more than RG_PIPELINE_MAX_PACKET_MS, -ENOTSUP stereo pipeline. */
+int rg_pipeline_push_pcm(rg_pipeline *p, const int16_t *pcm, unsigned n, uint32_t rtp_ts);
+/* A read-only view of every chunk of PCM entering the FIFO (at the encoder's rate, channels
+ * interleaved), e.g. for in-band DTMF detection; called from push/push_pcm. fn NULL = none. */
+typedef void(rg_pipeline_tap_fn)(const int16_t *pcm, unsigned n, unsigned rate, unsigned channels, void *arg);
+void rg_pipeline_set_tap(rg_pipeline *p, rg_pipeline_tap_fn *fn, void *arg);
 void rg_pipeline_get_stats(const rg_pipeline *p, rg_pipeline_stats *out);
 void rg_pipeline_get_info(const rg_pipeline *p, rg_pipeline_info *out);
 

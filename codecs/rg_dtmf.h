@@ -206,6 +206,9 @@ int rg_dtmf_gen_queue(struct rg_dtmf_gen *gen, char digit, unsigned on_ms, unsig
 /* Write up to n samples of queued tones and pauses to pcm; *written gets the count (less than n
  * only when the queue ran empty; 0 when idle). The rest of pcm is left untouched. */
 int rg_dtmf_gen_read(struct rg_dtmf_gen *gen, int16_t *pcm, size_t n, size_t *written);
+/* Drop the queued digits and the one being written (at an RFC 4733 event's end, say): the next
+ * read starts with whatever is queued after this. -EINVAL, -ENOMEM. */
+int rg_dtmf_gen_cancel(struct rg_dtmf_gen *gen);
 /* true while queued or partly written tones remain (a digit that ended exactly at the end of
  * the last read counts until the next read returns short) */
 bool rg_dtmf_gen_busy(const struct rg_dtmf_gen *gen);

@@ -498,14 +498,17 @@ static void decide(rg_media *ma, rg_media_codecs *ca, rg_media_codecs *co, sdp_m
 	}
 	co->sent = cn_list_new();
 	g_ptr_array_add(co->sent, cn_copy(O));
-	/* telephone-event when both sides have it at their codec's clock rate */
+	/* telephone-event at each side's codec clock rate: relayed (remapped) when both have it; when
+	 * one side lacks it, its events become in-band tones toward it and the in-band tones it
+	 * sends are detected and sent to the other side as events */
 	rg_cn_codec want_a = { .name = (char *)"telephone-event", .rate = A->rate };
 	rg_cn_codec want_o = { .name = (char *)"telephone-event", .rate = O->rate };
 	rg_cn_codec *ae = find_same(ca->own, &want_a), *oe = find_same(co->own, &want_o);
-	if (ae && oe) {
-		g_ptr_array_add(co->sent, cn_copy(oe));
-		rg_transcoder_set_events(co->xc, oe->pt, oe->rate, ae->pt, ae->rate);
-		rg_transcoder_set_events(ca->xc, ae->pt, ae->rate, oe->pt, oe->rate);
+	if (ae || oe) {
+		if (oe)
+			g_ptr_array_add(co->sent, cn_copy(oe));
+		rg_transcoder_set_events(co->xc, oe ? oe->pt : -1, O->rate, ae ? ae->pt : -1, A->rate);
+		rg_transcoder_set_events(ca->xc, ae ? ae->pt : -1, A->rate, oe ? oe->pt : -1, O->rate);
 	}
 	rg_clog(RG_LOG_INFO, cid, "media %u: transcoding %s/%u (PT %d, offerer) <-> %s/%u (PT %d, answerer)",
 		ma->index, O->name, O->rate, O->pt, A->name, A->rate, A->pt);

@@ -2,6 +2,7 @@
 #include "codec_neg.h"
 #include "log.h"
 #include "relay.h"
+#include "rg_dtmf.h"
 
 #include <errno.h>
 #include <string.h>
@@ -21,6 +22,24 @@ struct rg_transcoder {
 	unsigned ev_in_rate, ev_out_rate;
 	bool ev_active;
 	uint32_t ev_in_ts, ev_out_ts;
+	unsigned in_clock, out_clock;   /* RTP clock rates of the two codecs */
+	/* RFC 4733 in, receiver without telephone-event: the events become tones in the audio */
+	struct rg_dtmf_gen *tone_gen;
+	rg_resampler *tone_rs;       /* 8 kHz tones -> the decoder's rate; NULL when that is 8 kHz */
+	int16_t *tone8, *tone_pcm;   /* TONE_MAX_MS of PCM at 8 kHz / at the decoder's rate */
+	unsigned tone_pcm_cap;
+	bool tone_active, tone_ended;
+	uint32_t tone_ts, tone_ended_ts;   /* event start (input clock) */
+	uint32_t tone_done;          /* input clock units of the event already turned into tone */
+	/* in-band tones in, receiver with telephone-event and sender without: detected digits are
+	 * sent as RFC 4733 events next to the audio */
+	struct rg_dtmf_det *det;
+	rg_resampler *det_rs;        /* encoder rate -> 8 kHz; NULL when that is 8 kHz */
+	int16_t det_buf[512];
+	char det_digit;
+	bool det_active, det_new, det_end;
+	uint32_t det_ts, det_dur, det_final;   /* event timestamp (output clock), durations (event clock) */
+	uint64_t dtmf_events_out, dtmf_tones_out;
 	uint64_t packets_in, packets_out, dropped, errors;
 	uint8_t buf[RG_RELAY_MTU];   /* the output packet, built in place and protected in place */
 };
@@ -46,6 +65,8 @@ rg_transcoder *rg_transcoder_new(const rg_codec_type *in_t, const char *in_fmtp,
 		return NULL;
 	}
 	xc->in_pt = in_pt;
+	xc->in_clock = in_t->rate;
+	xc->out_clock = out_t->rate;
 	xc->ev_in_pt = xc->ev_out_pt = -1;
 	xc->out_pt = (uint8_t)(out_pt & 0x7f);
 	xc->ssrc = g_random_int();
@@ -59,6 +80,12 @@ void rg_transcoder_free(rg_transcoder *xc)
 	if (!xc)
 		return;
 	rg_pipeline_free(xc->pipe);
+	rg_dtmf_gen_free(xc->tone_gen);
+	rg_resampler_free(xc->tone_rs);
+	g_free(xc->tone8);
+	g_free(xc->tone_pcm);
+	rg_dtmf_det_free(xc->det);
+	rg_resampler_free(xc->det_rs);
 	g_free(xc);
 }
 
@@ -87,12 +114,71 @@ void rg_transcoder_continue(rg_transcoder *xc, const rg_transcoder *old)
 	xc->started = old->started;
 }
 
+#define TONE_MAX_MS 200    /* tone made per event packet, at most */
+
+static void det_digit(const struct rg_dtmf_tone *t, void *arg)
+{
+	rg_transcoder *xc = arg;
+	if (!t->end) {
+		if (xc->det_active)
+			return;
+		xc->det_active = xc->det_new = true;
+		xc->det_end = false;
+		xc->det_digit = t->digit;
+		xc->det_dur = 0;
+	} else if (xc->det_active && t->digit == xc->det_digit) {
+		xc->det_end = true;
+		xc->det_final = (uint32_t)(t->duration * xc->ev_out_rate / 8000);
+	}
+}
+
+/* The pipeline's PCM on its way to the encoder: in-band DTMF detection (8 kHz mono). */
+static void det_tap(const int16_t *pcm, unsigned n, unsigned rate, unsigned channels, void *arg)
+{
+	rg_transcoder *xc = arg;
+	if (channels != 1)
+		return;
+	if (!xc->det_rs) {
+		rg_dtmf_det_process(xc->det, pcm, n);
+		return;
+	}
+	unsigned slice = (unsigned)(G_N_ELEMENTS(xc->det_buf) / 2) * (rate / 8000);
+	for (unsigned off = 0; off < n; off += slice) {
+		unsigned k = n - off < slice ? n - off : slice, got = 0;
+		if (rg_resample(xc->det_rs, pcm + off, k, xc->det_buf, G_N_ELEMENTS(xc->det_buf), &got) == 0)
+			rg_dtmf_det_process(xc->det, xc->det_buf, got);
+	}
+}
+
 void rg_transcoder_set_events(rg_transcoder *xc, int in_pt, unsigned in_rate, int out_pt, unsigned out_rate)
 {
 	xc->ev_in_pt = in_pt;
 	xc->ev_out_pt = out_pt;
 	xc->ev_in_rate = in_rate ? in_rate : 8000;
 	xc->ev_out_rate = out_rate ? out_rate : 8000;
+	rg_pipeline_info pi;
+	rg_pipeline_get_info(xc->pipe, &pi);
+	if (in_pt >= 0 && out_pt < 0 && pi.channels == 1 && !xc->tone_gen) {
+		if (rg_dtmf_gen_new(&xc->tone_gen, -10, 2) < 0)
+			return;
+		if (pi.in_pcm_rate != 8000 && rg_resampler_new(&xc->tone_rs, 8000, pi.in_pcm_rate, 1) < 0) {
+			rg_dtmf_gen_free(xc->tone_gen);
+			xc->tone_gen = NULL;
+			return;
+		}
+		xc->tone8 = g_new(int16_t, 8 * TONE_MAX_MS);
+		xc->tone_pcm_cap = xc->tone_rs ? rg_resampler_out_max(xc->tone_rs, 8 * TONE_MAX_MS) : 0;
+		xc->tone_pcm = xc->tone_rs ? g_new(int16_t, xc->tone_pcm_cap) : NULL;
+	} else if (in_pt < 0 && out_pt >= 0 && pi.channels == 1 && !xc->det) {
+		if (rg_dtmf_det_new(&xc->det, NULL, det_digit, xc) < 0)
+			return;
+		if (pi.out_pcm_rate != 8000 && rg_resampler_new(&xc->det_rs, pi.out_pcm_rate, 8000, 1) < 0) {
+			rg_dtmf_det_free(xc->det);
+			xc->det = NULL;
+			return;
+		}
+		rg_pipeline_set_tap(xc->pipe, det_tap, xc);
+	}
 }
 
 static void put_header(rg_transcoder *xc, bool marker, uint8_t pt, uint32_t ts)
@@ -132,25 +218,47 @@ static void event_rtp(rg_worker *w, rg_media *m, rg_transcoder *xc, const uint8_
 		rg_relay_send(w, m->peer, xc->buf, 12 + n, sizeof(xc->buf), false);
 }
 
-void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_info *ri)
+/* One RFC 4733 packet of the detected digit, in our output stream. */
+static void send_event(rg_worker *w, rg_media *m, rg_transcoder *xc, bool marker, bool end, uint32_t dur)
 {
-	rg_transcoder *xc = m->codecs->xc;
-	if (xc->ev_in_pt >= 0 && (int)ri->pt == xc->ev_in_pt) {
-		event_rtp(w, m, xc, pkt, ri);
+	struct rg_te_event ev = { .event = (uint8_t)rg_te_char_to_event(xc->det_digit), .end = end,
+				  .volume = 10, .duration = dur > 0xffff ? 0xffff : (uint16_t)dur };
+	rg_te_build(&ev, xc->buf + 12, RG_TE_BLOCK_LEN);
+	put_header(xc, marker, (uint8_t)xc->ev_out_pt, xc->det_ts);
+	if (m->peer)
+		rg_relay_send(w, m->peer, xc->buf, 12 + RG_TE_BLOCK_LEN, sizeof(xc->buf), false);
+}
+
+/* After each audio packet: the detected digit's events, one update per packet, the end three
+ * times (RFC 4733 2.5.1.4). */
+static void detected_events(rg_worker *w, rg_media *m, rg_transcoder *xc)
+{
+	if (!xc->det_active)
+		return;
+	bool first = xc->det_new;
+	if (first) {
+		xc->det_new = false;
+		xc->det_ts = xc->ts;
+		xc->dtmf_events_out++;
+	}
+	xc->det_dur += (uint32_t)((uint64_t)xc->last_inc * xc->ev_out_rate / xc->out_clock);
+	if (!xc->det_end) {
+		send_event(w, m, xc, first, false, xc->det_dur);
 		return;
 	}
-	if ((int)ri->pt != xc->in_pt) {
-		xc->dropped++;   /* telephone-event, CN or a codec we do not transcode */
-		return;
-	}
-	xc->packets_in++;
-	int e = rg_pipeline_push(xc->pipe, pkt + ri->hdr_len, ri->payload_len, ri->ts);
-	if (e < 0 && e != -EALREADY)
-		xc->errors++;
+	uint32_t dur = xc->det_final > xc->det_dur ? xc->det_final : xc->det_dur;
+	for (int i = 0; i < 3; i++)
+		send_event(w, m, xc, first && i == 0, true, dur);
+	xc->det_active = false;
+}
+
+/* Every output packet the pipeline has ready, to m's peer. */
+static void drain(rg_worker *w, rg_media *m, rg_transcoder *xc)
+{
 	for (;;) {
 		size_t plen;
 		uint32_t inc;
-		e = rg_pipeline_pull(xc->pipe, xc->buf + 12, sizeof(xc->buf) - 12 - XC_TRAILER_ROOM, &plen, &inc);
+		int e = rg_pipeline_pull(xc->pipe, xc->buf + 12, sizeof(xc->buf) - 12 - XC_TRAILER_ROOM, &plen, &inc);
 		if (e < 0)
 			break;
 		bool marker = !xc->started;
@@ -161,7 +269,93 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 		put_header(xc, marker, xc->out_pt, xc->ts);
 		if (m->peer)
 			rg_relay_send(w, m->peer, xc->buf, 12 + plen, sizeof(xc->buf), false);
+		if (xc->det)
+			detected_events(w, m, xc);
 	}
+}
+
+/* RFC 4733 event toward a receiver without telephone-event: tone up to the event's reported
+ * duration, placed at the event's timestamp (audio the sender may send meanwhile is dropped). */
+static void event_to_tone(rg_transcoder *xc, const uint8_t *pkt, const rtp_info *ri)
+{
+	struct rg_te_event ev;
+	if (rg_te_parse(pkt + ri->hdr_len, ri->payload_len, &ev) < 0 || ev.event > RG_TE_EVENT_MAX_DTMF) {
+		xc->dropped++;
+		return;
+	}
+	if (!xc->tone_active || ri->ts != xc->tone_ts) {
+		if (xc->tone_ended && ri->ts == xc->tone_ended_ts)
+			return;   /* the retransmitted end of the event just played */
+		if (rg_dtmf_gen_cancel(xc->tone_gen) < 0 ||
+		    rg_dtmf_gen_queue(xc->tone_gen, rg_te_event_to_char(ev.event), 10000, 0) < 0) {
+			xc->errors++;
+			return;
+		}
+		xc->tone_active = true;
+		xc->tone_ts = ri->ts;
+		xc->tone_done = 0;
+		xc->dtmf_tones_out++;
+	}
+	uint32_t target = (uint32_t)((uint64_t)ev.duration * xc->in_clock / xc->ev_in_rate);
+	while (target > xc->tone_done) {
+		uint32_t units = target - xc->tone_done;
+		uint32_t max_units = xc->in_clock / 1000 * TONE_MAX_MS;
+		if (units > max_units)
+			units = max_units;
+		size_t n8 = (size_t)units * 8000 / xc->in_clock, got = 0;
+		if (!n8 || rg_dtmf_gen_read(xc->tone_gen, xc->tone8, n8, &got) < 0 || !got)
+			break;
+		const int16_t *pcm = xc->tone8;
+		unsigned n = (unsigned)got;
+		if (xc->tone_rs) {
+			if (rg_resample(xc->tone_rs, xc->tone8, (unsigned)got, xc->tone_pcm, xc->tone_pcm_cap, &n) < 0)
+				break;
+			pcm = xc->tone_pcm;
+		}
+		int e = rg_pipeline_push_pcm(xc->pipe, pcm, n, xc->tone_ts + xc->tone_done);
+		if (e < 0 && e != -EALREADY)
+			xc->errors++;
+		xc->tone_done += (uint32_t)(got * xc->in_clock / 8000);
+	}
+	if (ev.end) {
+		xc->tone_active = false;
+		xc->tone_ended = true;
+		xc->tone_ended_ts = xc->tone_ts;
+	}
+}
+
+void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_info *ri)
+{
+	rg_transcoder *xc = m->codecs->xc;
+	if (xc->ev_in_pt >= 0 && (int)ri->pt == xc->ev_in_pt) {
+		if (xc->tone_gen) {
+			event_to_tone(xc, pkt, ri);
+			drain(w, m, xc);
+		} else if (xc->ev_out_pt >= 0) {
+			event_rtp(w, m, xc, pkt, ri);
+		} else {
+			xc->dropped++;
+		}
+		return;
+	}
+	if ((int)ri->pt != xc->in_pt) {
+		xc->dropped++;   /* CN or a codec we do not transcode */
+		return;
+	}
+	if (xc->tone_active) {
+		/* audio during an event is replaced by the tone; an event whose end never came is over
+		 * once the audio is half a second past it (RFC 4733 2.5.2 soft state) */
+		if ((int32_t)(ri->ts - (xc->tone_ts + xc->tone_done)) < (int32_t)(xc->in_clock / 2)) {
+			xc->dropped++;
+			return;
+		}
+		xc->tone_active = false;
+	}
+	xc->packets_in++;
+	int e = rg_pipeline_push(xc->pipe, pkt + ri->hdr_len, ri->payload_len, ri->ts);
+	if (e < 0 && e != -EALREADY)
+		xc->errors++;
+	drain(w, m, xc);
 }
 
 void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out)
@@ -171,4 +365,6 @@ void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out)
 	out->dropped = xc->dropped;
 	out->errors = xc->errors;
 	out->ssrc = xc->ssrc;
+	out->dtmf_events_out = xc->dtmf_events_out;
+	out->dtmf_tones_out = xc->dtmf_tones_out;
 }

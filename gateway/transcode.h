@@ -26,8 +26,11 @@ void rg_transcoder_free(rg_transcoder *xc);
 /* A re-negotiated transcoder goes on with the output stream of the one it replaces (same SSRC,
  * sequence numbers and timestamps continue). */
 void rg_transcoder_continue(rg_transcoder *xc, const rg_transcoder *old);
-/* Pass RFC 4733 telephone-event packets of payload type in_pt (clock in_rate) through as out_pt
- * (clock out_rate): durations scaled, timestamps placed in our output stream. in_pt -1 = drop. */
+/* RFC 4733 telephone-event: packets of payload type in_pt (clock in_rate) pass through as out_pt
+ * (clock out_rate): durations scaled, timestamps placed in our output stream. When only the
+ * sender has telephone-event (out_pt -1), its events become in-band tones in the audio; when only
+ * the receiver has it (in_pt -1), in-band tones of the sender's audio are detected and sent as
+ * events (the audio is left as it is). Both -1: events are dropped. */
 void rg_transcoder_set_events(rg_transcoder *xc, int in_pt, unsigned in_rate, int out_pt, unsigned out_rate);
 
 /* Worker, call lock held: one plain RTP packet (parsed into ri) received on media m, whose
@@ -37,6 +40,8 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 
 typedef struct rg_transcoder_stats {
 	uint64_t packets_in, packets_out, dropped, errors;
+	uint64_t dtmf_events_out;    /* digits detected in-band and sent as RFC 4733 events */
+	uint64_t dtmf_tones_out;     /* RFC 4733 events turned into in-band tones */
 	uint32_t ssrc;
 } rg_transcoder_stats;
 void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out);

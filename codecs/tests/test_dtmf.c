@@ -652,6 +652,21 @@ static void test_inband_gen(void)
 	CHECK_INT(rg_dtmf_gen_read(gen, buf, 1600, &w), 0);
 	CHECK_INT(w, 800);
 	CHECK(goertzel(buf, 800, 1633) > 100 * goertzel(buf, 800, 1477));
+	/* cancel: a long tone cut short, the next digit starts at once */
+	CHECK_INT(rg_dtmf_gen_queue(gen, '1', 10000, 0), 0);
+	CHECK_INT(rg_dtmf_gen_read(gen, buf, 400, &w), 0);
+	CHECK_INT(w, 400);
+	CHECK(rg_dtmf_gen_busy(gen));
+	CHECK_INT(rg_dtmf_gen_cancel(gen), 0);
+	CHECK(!rg_dtmf_gen_busy(gen));
+	CHECK_INT(rg_dtmf_gen_read(gen, buf, 400, &w), 0);
+	CHECK_INT(w, 0);
+	CHECK_INT(rg_dtmf_gen_queue(gen, '9', 50, 0), 0);
+	CHECK_INT(rg_dtmf_gen_read(gen, buf, 1600, &w), 0);
+	CHECK_INT(w, 400);
+	CHECK(goertzel(buf, 400, 1477) > 100 * goertzel(buf, 400, 1209));   /* 9 = 852 + 1477 Hz */
+	CHECK_INT(rg_dtmf_gen_cancel(gen), 0);   /* idle: nothing to do */
+	CHECK_INT(rg_dtmf_gen_cancel(NULL), -EINVAL);
 	rg_dtmf_gen_free(gen);
 }
 

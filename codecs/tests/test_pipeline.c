@@ -440,6 +440,61 @@ static void test_timing(void)
 	rg_pipeline_free(p);
 }
 
+static unsigned tapped, tap_rate;
+static void tap(const int16_t *pcm, unsigned n, unsigned rate, unsigned channels, void *arg)
+{
+	(void)pcm;
+	g_assert_cmpuint(channels, ==, 1);
+	g_assert_true(arg == &tapped);
+	tapped += n;
+	tap_rate = rate;
+}
+
+/* PCM pushed in place of a payload (DTMF tones), timed like one; the tap sees what goes to the
+ * encoder */
+static void test_push_pcm(void)
+{
+	rg_pipeline *p = new_pipe("PCMU/8000", "G722/8000", 20);
+	rg_pipeline_set_tap(p, tap, &tapped);
+	uint8_t pl[160], out[400];
+	memset(pl, 0xd5, sizeof(pl));
+	int16_t pcm[1600];
+	for (unsigned i = 0; i < G_N_ELEMENTS(pcm); i++)
+		pcm[i] = (int16_t)(i * 37);
+	size_t len;
+	uint32_t inc;
+	rg_pipeline_stats st;
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 1000), ==, 0);
+	g_assert_cmpuint(tapped, ==, 320);    /* 20 ms at the encoder's 16 kHz */
+	g_assert_cmpuint(tap_rate, ==, 16000);
+	/* 40 ms of PCM right after: no gap */
+	g_assert_cmpint(rg_pipeline_push_pcm(p, pcm, 320, 1160), ==, 0);
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.samples_concealed, ==, 0);
+	/* overlapping the last 20 ms: that part is skipped, the rest placed */
+	g_assert_cmpint(rg_pipeline_push_pcm(p, pcm, 320, 1320), ==, 0);
+	g_assert_cmpint(rg_pipeline_push_pcm(p, pcm, 160, 1320), ==, -EALREADY);
+	g_assert_cmpint(rg_pipeline_push(p, pl, 160, 1640), ==, 0);
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.samples_concealed, ==, 0);
+	g_assert_cmpuint(st.late, ==, 1);
+	unsigned pulled = 0;
+	while (rg_pipeline_pull(p, out, sizeof(out), &len, &inc) == 0) {
+		g_assert_cmpuint(inc, ==, 160);
+		pulled++;
+	}
+	g_assert_cmpuint(pulled, ==, 5);      /* 20 + 40 + 20 + 20 ms */
+	g_assert_cmpuint(tapped, ==, 5 * 320);
+	/* a gap before PCM is concealed like one before a payload */
+	g_assert_cmpint(rg_pipeline_push_pcm(p, pcm, 160, 1800 + 160), ==, 0);
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.samples_concealed, ==, 160);
+	g_assert_cmpint(rg_pipeline_push_pcm(p, pcm, 8 * RG_PIPELINE_MAX_PACKET_MS + 1, 2120), ==, -EMSGSIZE);
+	g_assert_cmpint(rg_pipeline_push_pcm(p, NULL, 10, 2120), ==, -EINVAL);
+	rg_pipeline_set_tap(p, NULL, NULL);
+	rg_pipeline_free(p);
+}
+
 static void test_errors(void)
 {
 	const rg_codec_type *pcmu, *opus, *tev, *amr, *g722;
@@ -605,6 +660,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/pipeline/loss-fec", test_loss_fec);
 	g_test_add_func("/pipeline/timing", test_timing);
 	g_test_add_func("/pipeline/errors", test_errors);
+	g_test_add_func("/pipeline/push-pcm", test_push_pcm);
 	g_test_add_func("/pipeline/stereo", test_stereo);
 	g_test_add_func("/pipeline/no-alloc", test_no_alloc);
 	return g_test_run();

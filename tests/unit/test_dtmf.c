@@ -1,0 +1,290 @@
+/* DTMF across a transcoded call where only one side negotiated telephone-event (RFC 4733):
+ *  - the side with telephone-event (A) sends events: the other side (B, PCMA only) hears them as
+ *    in-band tones, detected here in its decoded audio;
+ *  - B sends in-band tones: A receives RFC 4733 events with its payload type, in A's output
+ *    stream (same SSRC as the audio, timestamps of that stream, marker on the first packet, the
+ *    end three times), one event per digit.
+ * Run for A = PCMU (everything at 8 kHz) and A = G.722 (16 kHz: the tone and detector
+ * resamplers). Through the real engine, NG offer/answer and real sockets. */
+#include <arpa/inet.h>
+#include <glib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ng.h"
+#include "rg_codec.h"
+#include "rg_dtmf.h"
+#include "ng_harness.h"
+#include "engine_harness.h"
+
+#define PORT_MIN 21200
+#define PORT_MAX 21263
+#define TE_PT 101
+
+typedef struct side {
+	int fd;
+	unsigned port;     /* ours */
+	unsigned gw;       /* the gateway's port we send to */
+	const rg_codec_type *t;
+	unsigned pcm_rate;
+	rg_encoder *enc;
+	uint8_t pt;
+	uint16_t seq;
+	uint32_t ts, ssrc;
+} side;
+
+static void side_init(side *s, const char *codec, unsigned rate, uint8_t pt, unsigned pcm_rate)
+{
+	s->fd = udp_bind(&s->port);
+	g_assert_cmpint(rg_codec_find(&s->t, codec, rate, 0, NULL), ==, 0);
+	s->pcm_rate = pcm_rate;
+	g_assert_cmpint(rg_enc_new(&s->enc, s->t, NULL, pcm_rate, 1), ==, 0);
+	s->pt = pt;
+	s->seq = 100;
+	s->ts = 5000;
+	s->ssrc = g_random_int();
+}
+
+static void side_clear(side *s)
+{
+	rg_enc_free(s->enc);
+	close(s->fd);
+}
+
+static void put_hdr(uint8_t *b, bool marker, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc)
+{
+	b[0] = 0x80;
+	b[1] = (uint8_t)((marker ? 0x80 : 0) | pt);
+	b[2] = seq >> 8;
+	b[3] = seq & 0xff;
+	uint32_t t = htonl(ts), s = htonl(ssrc);
+	memcpy(b + 4, &t, 4);
+	memcpy(b + 8, &s, 4);
+}
+
+/* 20 ms of pcm (side's PCM rate) as one packet; 20 ms of RTP clock on */
+static void send_audio(side *s, const int16_t *pcm)
+{
+	uint8_t pkt[1500];
+	size_t len = 0;
+	g_assert_cmpint(rg_enc_encode(s->enc, pcm, s->pcm_rate / 50, pkt + 12, sizeof(pkt) - 12, &len), ==, 0);
+	put_hdr(pkt, false, s->pt, s->seq++, s->ts, s->ssrc);
+	send_to(s->fd, s->gw, pkt, 12 + len);
+	s->ts += s->t->rate / 50;
+	g_usleep(1500);
+}
+
+/* The packets of one event as a browser sends them: every 20 ms the duration so far, no audio
+ * meanwhile, the end three times; the audio clock then moves past the event. */
+static void send_event(side *s, char digit, unsigned ms)
+{
+	uint8_t pkt[16];
+	unsigned step = s->t->rate / 50;   /* telephone-event/8000 with PCMU and G.722 */
+	for (unsigned d = step, i = 0; d <= ms * s->t->rate / 1000; d += step, i++) {
+		bool end = d + step > ms * s->t->rate / 1000;
+		struct rg_te_event ev = { .event = (uint8_t)rg_te_char_to_event(digit), .end = end,
+					  .volume = 10, .duration = (uint16_t)d };
+		for (int k = 0; k < (end ? 3 : 1); k++) {
+			put_hdr(pkt, i == 0, TE_PT, s->seq++, s->ts, s->ssrc);
+			rg_te_build(&ev, pkt + 12, 4);
+			send_to(s->fd, s->gw, pkt, 16);
+		}
+		g_usleep(1500);
+	}
+	s->ts += ms * s->t->rate / 1000;
+}
+
+typedef struct rx {
+	GString *digits;       /* detected in-band, or events with the E bit */
+	uint64_t audio, events, event_ends, markers, bad_ts, other_pt;
+	uint32_t audio_ssrc, event_ssrc;
+	GArray *audio_ts;      /* uint32_t, every audio timestamp seen */
+	uint32_t cur_event_ts;
+	bool in_event;
+} rx;
+
+static void on_tone(const struct rg_dtmf_tone *t, void *arg)
+{
+	rx *r = arg;
+	if (t->end)
+		g_string_append_c(r->digits, t->digit);
+}
+
+/* Receive on fd until it stays quiet 300 ms: audio of type t (decoded into det when given) and
+ * telephone-event packets of te_pt. */
+static void receive(int fd, rx *r, const rg_codec_type *t, uint8_t pt, int te_pt, struct rg_dtmf_det *det)
+{
+	rg_decoder *dec = NULL;
+	if (det)
+		g_assert_cmpint(rg_dec_new(&dec, t, NULL, 8000, 1), ==, 0);
+	uint8_t buf[2048];
+	int16_t pcm[2048];
+	struct timeval tv = { .tv_usec = 300000 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
+		if (n < 0)
+			break;
+		if (n < 12)
+			continue;
+		uint8_t ppt = buf[1] & 0x7f;
+		uint32_t ts = (uint32_t)buf[4] << 24 | (uint32_t)buf[5] << 16 | (uint32_t)buf[6] << 8 | buf[7];
+		uint32_t ssrc = (uint32_t)buf[8] << 24 | (uint32_t)buf[9] << 16 | (uint32_t)buf[10] << 8 | buf[11];
+		if (ppt == pt) {
+			r->audio++;
+			r->audio_ssrc = ssrc;
+			g_array_append_val(r->audio_ts, ts);
+			unsigned got = 0;
+			if (dec && rg_dec_decode(dec, buf + 12, (size_t)n - 12, pcm, G_N_ELEMENTS(pcm), &got) == 0)
+				rg_dtmf_det_process(det, pcm, got);
+		} else if (te_pt >= 0 && ppt == te_pt && n >= 16) {
+			struct rg_te_event ev;
+			g_assert_cmpint(rg_te_parse(buf + 12, (size_t)n - 12, &ev), ==, 0);
+			r->events++;
+			r->event_ssrc = ssrc;
+			if (buf[1] & 0x80)
+				r->markers++;
+			/* an event's timestamp is one of the audio stream's (its start) */
+			bool found = false;
+			for (guint i = 0; i < r->audio_ts->len && !found; i++)
+				found = g_array_index(r->audio_ts, uint32_t, i) == ts;
+			if (!found)
+				r->bad_ts++;
+			if (ev.end) {
+				if (!r->in_event || r->cur_event_ts != ts)
+					g_string_append_c(r->digits, rg_te_event_to_char(ev.event));
+				r->event_ends++;
+				r->in_event = true;
+				r->cur_event_ts = ts;
+			}
+		} else {
+			r->other_pt++;
+		}
+	}
+	rg_dec_free(dec);
+}
+
+static void rx_init(rx *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->digits = g_string_new(NULL);
+	r->audio_ts = g_array_new(FALSE, FALSE, sizeof(uint32_t));
+}
+
+static void rx_clear(rx *r)
+{
+	g_string_free(r->digits, TRUE);
+	g_array_free(r->audio_ts, TRUE);
+}
+
+static void run(const char *a_codec, unsigned a_rate, uint8_t a_pt, unsigned a_pcm, const char *cid)
+{
+	side a, b;
+	side_init(&a, a_codec, a_rate, a_pt, a_pcm);
+	side_init(&b, "PCMA", 8000, 8, 8000);
+	g_autofree char *sa = g_strdup_printf(
+		"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=a\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"m=audio %u RTP/AVP %u %u\r\na=rtpmap:%u %s/%u\r\na=rtpmap:%u telephone-event/8000\r\n"
+		"a=fmtp:%u 0-15\r\na=sendrecv\r\n", a.port, a_pt, TE_PT, a_pt, a_codec, a_rate, TE_PT, TE_PT);
+	g_autoptr(reply) o = ng("offer", "call-id", cid, "from-tag", "A", "sdp", sa,
+				"flags", "[codec-transcode-PCMA", NULL);
+	assert_result(o, "ok");
+	g_autofree char *to_b = rstr(o, "sdp");
+	b.gw = sdp_port(to_b, 0);
+	g_autofree char *sb = g_strdup_printf(
+		"v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=b\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n", b.port);
+	g_autoptr(reply) an = ng("answer", "call-id", cid, "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
+	assert_result(an, "ok");
+	g_autofree char *to_a = rstr(an, "sdp");
+	a.gw = sdp_port(to_a, 0);
+	g_autofree char *want = g_strdup_printf(" RTP/AVP %u %u\r\n", a_pt, TE_PT);
+	if (!strstr(to_a, want))
+		g_error("answer to A lacks '%s':\n%s", want, to_a);
+
+	/* A -> B: events become tones */
+	int16_t silence[960] = { 0 };
+	for (int i = 0; i < 10; i++)
+		send_audio(&a, silence);
+	send_event(&a, '5', 120);
+	for (int i = 0; i < 8; i++)
+		send_audio(&a, silence);
+	send_event(&a, '#', 100);
+	for (int i = 0; i < 10; i++)
+		send_audio(&a, silence);
+	rx rb;
+	rx_init(&rb);
+	struct rg_dtmf_det *det;
+	g_assert_cmpint(rg_dtmf_det_new(&det, NULL, on_tone, &rb), ==, 0);
+	receive(b.fd, &rb, b.t, 8, -1, det);
+	rg_dtmf_det_flush(det);
+	rg_dtmf_det_free(det);
+	g_test_message("%s: B heard '%s' in %" G_GUINT64_FORMAT " PCMA packets", a_codec, rb.digits->str, rb.audio);
+	g_assert_cmpstr(rb.digits->str, ==, "5#");
+	g_assert_cmpuint(rb.other_pt, ==, 0);   /* no telephone-event toward B */
+	g_assert_cmpuint(rb.audio, >=, 37);   /* 28 x 20 ms of audio + 220 ms of events */
+
+	/* B -> A: tones become events */
+	struct rg_dtmf_gen *gen;
+	g_assert_cmpint(rg_dtmf_gen_new(&gen, -10, 2), ==, 0);
+	for (int i = 0; i < 10; i++)
+		send_audio(&b, silence);
+	g_assert_cmpint(rg_dtmf_gen_queue(gen, '7', 100, 100), ==, 0);
+	g_assert_cmpint(rg_dtmf_gen_queue(gen, '9', 140, 100), ==, 0);
+	while (rg_dtmf_gen_busy(gen)) {
+		int16_t pcm[160] = { 0 };
+		size_t got = 0;
+		g_assert_cmpint(rg_dtmf_gen_read(gen, pcm, 160, &got), ==, 0);
+		send_audio(&b, pcm);
+	}
+	for (int i = 0; i < 10; i++)
+		send_audio(&b, silence);
+	rg_dtmf_gen_free(gen);
+	rx ra;
+	rx_init(&ra);
+	receive(a.fd, &ra, a.t, a_pt, TE_PT, NULL);
+	g_test_message("%s: A got events '%s': %" G_GUINT64_FORMAT " packets, %" G_GUINT64_FORMAT
+		       " ends, %" G_GUINT64_FORMAT " markers; %" G_GUINT64_FORMAT " audio", a_codec,
+		       ra.digits->str, ra.events, ra.event_ends, ra.markers, ra.audio);
+	g_assert_cmpstr(ra.digits->str, ==, "79");
+	g_assert_cmpuint(ra.markers, ==, 2);
+	g_assert_cmpuint(ra.event_ends, ==, 6);
+	g_assert_cmpuint(ra.events, >, 6);
+	g_assert_cmpuint(ra.bad_ts, ==, 0);
+	g_assert_cmpuint(ra.event_ssrc, ==, ra.audio_ssrc);
+	g_assert_cmpuint(ra.other_pt, ==, 0);
+
+	g_autoptr(reply) d = ng("delete", "call-id", cid, NULL);
+	rx_clear(&ra);
+	rx_clear(&rb);
+	side_clear(&a);
+	side_clear(&b);
+}
+
+static void test_pcmu(void)
+{
+	run("PCMU", 8000, 0, 8000, "dtmf-pcmu");
+}
+
+static void test_g722(void)
+{
+	run("G722", 8000, 9, 16000, "dtmf-g722");
+}
+
+int main(int argc, char **argv)
+{
+	g_test_init(&argc, &argv, NULL);
+	rg_log_init(true, RG_LOG_ERR, "test_dtmf");
+	g_autofree char *listen = g_strdup_printf("--listen-ng=127.0.0.1:%d", 20900 + (getpid() % 90));
+	rg_config cfg = { 0 };
+	test_engine_start(&cfg, "--config-file=none", "--interface=127.0.0.1", listen,
+			  "--port-min=" G_STRINGIFY(PORT_MIN), "--port-max=" G_STRINGIFY(PORT_MAX),
+			  "--num-threads=1", "--delete-delay=0", NULL);
+	g_test_add_func("/dtmf/pcmu-pcma", test_pcmu);
+	g_test_add_func("/dtmf/g722-pcma", test_g722);
+	int ret = g_test_run();
+	test_engine_stop(&cfg);
+	return ret;
+}
