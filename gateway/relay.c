@@ -143,7 +143,8 @@ static void rtcp_account(rg_media *m, rg_media *peer, const rtcp_info *ri)
 			}
 		}
 	}
-	if (ri->has_sr && peer) {
+	/* a transcoded media's SRs are not forwarded: the peer gets ours (transcode.c) */
+	if (ri->has_sr && peer && !(m->codecs && m->codecs->xc)) {
 		if (now < 0)
 			now = mono_us();
 		peer->sr_sent[peer->sr_next].lsr = (uint32_t)(ri->sr_ntp >> 16);
@@ -205,8 +206,8 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 			len = (unsigned)l;
 		}
 		rtp_info ri;
+		rtcp_info rci;
 		if (is_rtcp) {
-			rtcp_info rci;
 			if (rtcp_parse(p, len, &rci) < 0) {
 				w->ctr[RG_CTR_DROP_MALFORMED]++;
 				st->errors++;
@@ -236,9 +237,11 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 		}
 		if (m->codecs && m->codecs->xc) {
 			/* transcoded: our own stream toward the peer; the party's RTCP describes its
-			 * stream, not ours, so it is not forwarded */
+			 * stream, not ours, so it is not forwarded (rtpgate sends its own) */
 			if (!is_rtcp)
 				rg_transcode_rtp(w, m, ctx->buf[i], &ri);
+			else
+				rg_transcode_rtcp_in(m, &rci);
 			continue;
 		}
 		if (peer->wrtc) {
@@ -293,8 +296,8 @@ void rg_relay_forward(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, size_
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME_COARSE, &now);
 	rtp_info ri;
+	rtcp_info rci;
 	if (is_rtcp) {
-		rtcp_info rci;
 		if (rtcp_parse(buf, len, &rci) < 0) {
 			w->ctr[RG_CTR_DROP_MALFORMED]++;
 			st->errors++;
@@ -321,6 +324,8 @@ void rg_relay_forward(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, size_
 	if (m->codecs && m->codecs->xc) {
 		if (!is_rtcp)
 			rg_transcode_rtp(w, m, buf, &ri);
+		else
+			rg_transcode_rtcp_in(m, &rci);
 		return;
 	}
 	rg_relay_send(w, peer, buf, len, cap, is_rtcp);

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 /* SRTP adds up to 10 (auth tag) + 4 (SRTCP index) octets; keep room for more */
 #define XC_TRAILER_ROOM 64
@@ -40,6 +41,20 @@ struct rg_transcoder {
 	bool det_active, det_new, det_end;
 	uint32_t det_ts, det_dur, det_final;   /* event timestamp (output clock), durations (event clock) */
 	uint64_t dtmf_events_out, dtmf_tones_out;
+	/* RTCP (RFC 3550 6.4): what we receive from the sender, for the report blocks of the SRs the
+	 * transcoder in the other direction sends to it; what we send, for our own SRs */
+	struct {
+		bool init;
+		uint32_t ssrc, base_seq, max_seq, cycles;   /* max_seq: 16 bits */
+		uint64_t received, expected_prior, received_prior;
+		int64_t transit;
+		uint32_t jitter16;                 /* jitter x 16, input clock units */
+		uint32_t lsr;                      /* middle 32 bits of the NTP time of its last SR */
+		int64_t lsr_at_us;                 /* when that SR arrived (monotonic) */
+	} rx;
+	uint64_t octets_out;
+	int64_t next_rtcp_us;                  /* 0 = not scheduled yet */
+	uint64_t rtcp_out;
 	uint64_t packets_in, packets_out, dropped, errors;
 	uint8_t buf[RG_RELAY_MTU];   /* the output packet, built in place and protected in place */
 };
@@ -112,6 +127,49 @@ void rg_transcoder_continue(rg_transcoder *xc, const rg_transcoder *old)
 	xc->ts = old->ts;
 	xc->last_inc = old->last_inc;
 	xc->started = old->started;
+}
+
+static int64_t mono_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return t.tv_sec * 1000000LL + t.tv_nsec / 1000;
+}
+
+/* RFC 3550 A.1/A.8: sequence and jitter accounting of the stream we receive. */
+static void rx_account(rg_transcoder *xc, const rtp_info *ri, int64_t now_us)
+{
+	int64_t arrival = now_us * (int64_t)xc->in_clock / 1000000;
+	if (!xc->rx.init || ri->ssrc != xc->rx.ssrc) {
+		memset(&xc->rx, 0, offsetof(typeof(xc->rx), lsr));   /* a new source; its SR info stays */
+		xc->rx.init = true;
+		xc->rx.ssrc = ri->ssrc;
+		xc->rx.base_seq = xc->rx.max_seq = ri->seq;
+		xc->rx.transit = arrival - ri->ts;
+		xc->rx.received = 1;
+		return;
+	}
+	uint16_t delta = (uint16_t)(ri->seq - xc->rx.max_seq);
+	if (delta < 3000) {
+		if (ri->seq < xc->rx.max_seq)
+			xc->rx.cycles += 65536;
+		xc->rx.max_seq = ri->seq;
+	}
+	xc->rx.received++;
+	int64_t transit = arrival - (int64_t)ri->ts;
+	int64_t d = transit - xc->rx.transit;
+	xc->rx.transit = transit;
+	if (d < 0)
+		d = -d;
+	if (d < (int64_t)xc->in_clock * 10)   /* not a timestamp jump */
+		xc->rx.jitter16 += (uint32_t)d - ((xc->rx.jitter16 + 8) >> 4);
+}
+
+static void put24(uint8_t *p, uint32_t v)
+{
+	p[0] = (v >> 16) & 0xff;
+	p[1] = (v >> 8) & 0xff;
+	p[2] = v & 0xff;
 }
 
 #define TONE_MAX_MS 200    /* tone made per event packet, at most */
@@ -252,6 +310,84 @@ static void detected_events(rg_worker *w, rg_media *m, rg_transcoder *xc)
 	xc->det_active = false;
 }
 
+#define RTCP_INTERVAL_US 5000000
+#define RTCP_FIRST_US 1000000
+
+/* Our SR toward m's peer (RFC 3550 6.4.1): sender info of this transcoder's output, a report
+ * block about what the peer sends us (received by the peer's transcoder), SDES CNAME. */
+static void send_sr(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now_us)
+{
+	rg_media *peer = m->peer;
+	uint8_t *b = xc->buf;
+	struct timespec rt;
+	clock_gettime(CLOCK_REALTIME, &rt);
+	uint64_t ntp = ((uint64_t)rt.tv_sec + 2208988800u) << 32 | ((uint64_t)rt.tv_nsec << 32) / 1000000000u;
+	rg_transcoder *back = peer->codecs ? peer->codecs->xc : NULL;
+	unsigned rc = back && back->rx.init ? 1 : 0;
+	size_t len = 28 + 24 * rc;
+	b[0] = (uint8_t)(0x80 | rc);
+	b[1] = 200;
+	put16(b + 2, (uint16_t)(len / 4 - 1));
+	put32(b + 4, xc->ssrc);
+	put32(b + 8, (uint32_t)(ntp >> 32));
+	put32(b + 12, (uint32_t)ntp);
+	put32(b + 16, xc->ts);
+	put32(b + 20, (uint32_t)xc->packets_out);
+	put32(b + 24, (uint32_t)xc->octets_out);
+	if (rc) {
+		uint8_t *r = b + 28;
+		uint64_t ext_max = back->rx.cycles + back->rx.max_seq;
+		uint64_t expected = ext_max - back->rx.base_seq + 1;
+		int64_t lost = (int64_t)expected - (int64_t)back->rx.received;
+		if (lost > 0x7fffff)
+			lost = 0x7fffff;
+		if (lost < -0x800000)
+			lost = -0x800000;
+		uint64_t exp_int = expected - back->rx.expected_prior;
+		uint64_t rec_int = back->rx.received - back->rx.received_prior;
+		back->rx.expected_prior = expected;
+		back->rx.received_prior = back->rx.received;
+		int64_t lost_int = (int64_t)exp_int - (int64_t)rec_int;
+		uint8_t fraction = exp_int && lost_int > 0 ? (uint8_t)((lost_int << 8) / (int64_t)exp_int) : 0;
+		put32(r, back->rx.ssrc);
+		r[4] = fraction;
+		put24(r + 5, (uint32_t)lost & 0xffffff);
+		put32(r + 8, (uint32_t)ext_max);
+		put32(r + 12, back->rx.jitter16 >> 4);
+		put32(r + 16, back->rx.lsr);
+		uint32_t dlsr = back->rx.lsr_at_us ? (uint32_t)((now_us - back->rx.lsr_at_us) * 65536 / 1000000) : 0;
+		put32(r + 20, back->rx.lsr ? dlsr : 0);
+	}
+	/* SDES with one CNAME chunk: "rtpgate", padded to a 32-bit boundary */
+	static const char cname[] = "rtpgate";
+	uint8_t *sd = b + len;
+	size_t item = 2 + sizeof(cname) - 1, chunk = (4 + item + 1 + 3) & ~(size_t)3;
+	memset(sd, 0, 4 + chunk);
+	sd[0] = 0x81;
+	sd[1] = 202;
+	put16(sd + 2, (uint16_t)(chunk / 4));
+	put32(sd + 4, xc->ssrc);
+	sd[8] = 1;
+	sd[9] = (uint8_t)(sizeof(cname) - 1);
+	memcpy(sd + 10, cname, sizeof(cname) - 1);
+	len += 4 + chunk;
+	/* remembered for the round trip the peer's receiver reports give (relay.c) */
+	peer->sr_sent[peer->sr_next].lsr = (uint32_t)(ntp >> 16);
+	peer->sr_sent[peer->sr_next].t_us = now_us;
+	peer->sr_next = (peer->sr_next + 1) % G_N_ELEMENTS(peer->sr_sent);
+	xc->rtcp_out++;
+	rg_relay_send(w, peer, b, len, sizeof(xc->buf), true);
+}
+
+void rg_transcode_rtcp_in(rg_media *m, const rtcp_info *ri)
+{
+	rg_transcoder *xc = m->codecs ? m->codecs->xc : NULL;
+	if (!xc || !ri->has_sr)
+		return;
+	xc->rx.lsr = (uint32_t)(ri->sr_ntp >> 16);
+	xc->rx.lsr_at_us = mono_us();
+}
+
 /* Every output packet the pipeline has ready, to m's peer. */
 static void drain(rg_worker *w, rg_media *m, rg_transcoder *xc)
 {
@@ -267,10 +403,21 @@ static void drain(rg_worker *w, rg_media *m, rg_transcoder *xc)
 		xc->started = true;
 		xc->last_inc = inc;
 		put_header(xc, marker, xc->out_pt, xc->ts);
+		xc->octets_out += plen;
 		if (m->peer)
 			rg_relay_send(w, m->peer, xc->buf, 12 + plen, sizeof(xc->buf), false);
 		if (xc->det)
 			detected_events(w, m, xc);
+	}
+	if (!xc->started || !m->peer)
+		return;
+	int64_t now = mono_us();
+	if (!xc->next_rtcp_us) {
+		xc->next_rtcp_us = now + RTCP_FIRST_US;
+	} else if (now >= xc->next_rtcp_us) {
+		send_sr(w, m, xc, now);
+		/* RFC 3550 6.3.1: randomized to 0.5-1.5 of the interval */
+		xc->next_rtcp_us = now + RTCP_INTERVAL_US / 2 + g_random_int_range(0, RTCP_INTERVAL_US);
 	}
 }
 
@@ -352,6 +499,7 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 		xc->tone_active = false;
 	}
 	xc->packets_in++;
+	rx_account(xc, ri, mono_us());
 	int e = rg_pipeline_push(xc->pipe, pkt + ri->hdr_len, ri->payload_len, ri->ts);
 	if (e < 0 && e != -EALREADY)
 		xc->errors++;
@@ -366,5 +514,6 @@ void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out)
 	out->errors = xc->errors;
 	out->ssrc = xc->ssrc;
 	out->dtmf_events_out = xc->dtmf_events_out;
+	out->rtcp_out = xc->rtcp_out;
 	out->dtmf_tones_out = xc->dtmf_tones_out;
 }

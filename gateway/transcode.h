@@ -38,10 +38,16 @@ void rg_transcoder_set_events(rg_transcoder *xc, int in_pt, unsigned in_rate, in
  * (plain socket, SDES-SRTP or WebRTC leg). */
 void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_info *ri);
 
+/* Worker, call lock held: RTCP received on transcoded media m (not forwarded: it describes the
+ * party's view of our stream). Its SR feeds the LSR/DLSR of the reports we send to the party.
+ * Our own SR + SDES go to each party every 5 s (randomized) while media flows toward it. */
+void rg_transcode_rtcp_in(rg_media *m, const rtcp_info *ri);
+
 typedef struct rg_transcoder_stats {
 	uint64_t packets_in, packets_out, dropped, errors;
 	uint64_t dtmf_events_out;    /* digits detected in-band and sent as RFC 4733 events */
 	uint64_t dtmf_tones_out;     /* RFC 4733 events turned into in-band tones */
+	uint64_t rtcp_out;           /* SRs we generated toward the receiver */
 	uint32_t ssrc;
 } rg_transcoder_stats;
 void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out);

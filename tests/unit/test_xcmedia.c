@@ -1,4 +1,11 @@
-/* DTMF across a transcoded call where only one side negotiated telephone-event (RFC 4733):
+/* Media on transcoded calls beyond the audio itself.
+ *
+ * /xcmedia/rtcp: rtpgate's own RTCP toward each side (RFC 3550 6.4.1): an SR for the stream it
+ * sends (its SSRC, packet count), a report block about what that side sends (SSRC, loss,
+ * extended highest sequence number, LSR/DLSR from the side's SR), SDES CNAME; the side's RR
+ * about our stream gives the round trip in `query`.
+ *
+ * /xcmedia/dtmf-*: DTMF across a transcoded call where only one side negotiated telephone-event (RFC 4733):
  *  - the side with telephone-event (A) sends events: the other side (B, PCMA only) hears them as
  *    in-band tones, detected here in its decoded audio;
  *  - B sends in-band tones: A receives RFC 4733 events with its payload type, in A's output
@@ -8,10 +15,12 @@
  * resamplers). Through the real engine, NG offer/answer and real sockets. */
 #include <arpa/inet.h>
 #include <glib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "bencode.h"
 #include "log.h"
 #include "ng.h"
 #include "rg_codec.h"
@@ -24,8 +33,8 @@
 #define TE_PT 101
 
 typedef struct side {
-	int fd;
-	unsigned port;     /* ours */
+	int fd, rfd;       /* RTP and RTCP sockets */
+	unsigned port, rport;   /* ours */
 	unsigned gw;       /* the gateway's port we send to */
 	const rg_codec_type *t;
 	unsigned pcm_rate;
@@ -38,6 +47,7 @@ typedef struct side {
 static void side_init(side *s, const char *codec, unsigned rate, uint8_t pt, unsigned pcm_rate)
 {
 	s->fd = udp_bind(&s->port);
+	s->rfd = udp_bind(&s->rport);
 	g_assert_cmpint(rg_codec_find(&s->t, codec, rate, 0, NULL), ==, 0);
 	s->pcm_rate = pcm_rate;
 	g_assert_cmpint(rg_enc_new(&s->enc, s->t, NULL, pcm_rate, 1), ==, 0);
@@ -51,6 +61,7 @@ static void side_clear(side *s)
 {
 	rg_enc_free(s->enc);
 	close(s->fd);
+	close(s->rfd);
 }
 
 static void put_hdr(uint8_t *b, bool marker, uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc)
@@ -179,30 +190,38 @@ static void rx_clear(rx *r)
 	g_array_free(r->audio_ts, TRUE);
 }
 
-static void run(const char *a_codec, unsigned a_rate, uint8_t a_pt, unsigned a_pcm, const char *cid)
+/* A (a_codec + telephone-event) offers with codec-transcode-PCMA, B answers PCMA only. */
+static void setup_call(side *a, side *b, const char *a_codec, unsigned a_rate, uint8_t a_pt,
+		       unsigned a_pcm, const char *cid)
 {
-	side a, b;
-	side_init(&a, a_codec, a_rate, a_pt, a_pcm);
-	side_init(&b, "PCMA", 8000, 8, 8000);
+	side_init(a, a_codec, a_rate, a_pt, a_pcm);
+	side_init(b, "PCMA", 8000, 8, 8000);
 	g_autofree char *sa = g_strdup_printf(
 		"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=a\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
 		"m=audio %u RTP/AVP %u %u\r\na=rtpmap:%u %s/%u\r\na=rtpmap:%u telephone-event/8000\r\n"
-		"a=fmtp:%u 0-15\r\na=sendrecv\r\n", a.port, a_pt, TE_PT, a_pt, a_codec, a_rate, TE_PT, TE_PT);
+		"a=fmtp:%u 0-15\r\na=rtcp:%u\r\na=sendrecv\r\n", a->port, a_pt, TE_PT, a_pt, a_codec, a_rate,
+		TE_PT, TE_PT, a->rport);
 	g_autoptr(reply) o = ng("offer", "call-id", cid, "from-tag", "A", "sdp", sa,
 				"flags", "[codec-transcode-PCMA", NULL);
 	assert_result(o, "ok");
 	g_autofree char *to_b = rstr(o, "sdp");
-	b.gw = sdp_port(to_b, 0);
+	b->gw = sdp_port(to_b, 0);
 	g_autofree char *sb = g_strdup_printf(
 		"v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=b\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-		"m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=sendrecv\r\n", b.port);
+		"m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=rtcp:%u\r\na=sendrecv\r\n", b->port, b->rport);
 	g_autoptr(reply) an = ng("answer", "call-id", cid, "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
 	assert_result(an, "ok");
 	g_autofree char *to_a = rstr(an, "sdp");
-	a.gw = sdp_port(to_a, 0);
+	a->gw = sdp_port(to_a, 0);
 	g_autofree char *want = g_strdup_printf(" RTP/AVP %u %u\r\n", a_pt, TE_PT);
 	if (!strstr(to_a, want))
 		g_error("answer to A lacks '%s':\n%s", want, to_a);
+}
+
+static void run(const char *a_codec, unsigned a_rate, uint8_t a_pt, unsigned a_pcm, const char *cid)
+{
+	side a, b;
+	setup_call(&a, &b, a_codec, a_rate, a_pt, a_pcm, cid);
 
 	/* A -> B: events become tones */
 	int16_t silence[960] = { 0 };
@@ -263,6 +282,153 @@ static void run(const char *a_codec, unsigned a_rate, uint8_t a_pt, unsigned a_p
 	side_clear(&b);
 }
 
+/* ---- RTCP ---- */
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+typedef struct sr_seen {
+	unsigned srs;
+	uint32_t ssrc, packets, rb_ssrc, rb_ext_max, rb_lsr, rb_dlsr;
+	int32_t rb_lost;
+	unsigned rb_count;
+	uint64_t ntp;
+	bool cname;
+} sr_seen;
+
+/* Read what arrives on an RTCP socket for 300 ms; the last SR's fields. */
+static void read_rtcp(int fd, sr_seen *out)
+{
+	uint8_t buf[1500];
+	struct timeval tv = { .tv_usec = 300000 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssize_t n;
+	while ((n = recv(fd, buf, sizeof(buf), 0)) >= 0) {
+		for (size_t off = 0; off + 4 <= (size_t)n;) {
+			const uint8_t *p = buf + off;
+			size_t plen = 4u * ((unsigned)(p[2] << 8 | p[3]) + 1);
+			g_assert_cmpuint(off + plen, <=, (size_t)n);
+			if (p[1] == 200 && plen >= 28) {
+				out->srs++;
+				out->ssrc = rd32(p + 4);
+				out->ntp = (uint64_t)rd32(p + 8) << 32 | rd32(p + 12);
+				out->packets = rd32(p + 20);
+				out->rb_count = p[0] & 0x1f;
+				if (out->rb_count && plen >= 52) {
+					out->rb_ssrc = rd32(p + 28);
+					uint32_t l = rd32(p + 32) & 0xffffff;
+					out->rb_lost = (int32_t)(l << 8) >> 8;
+					out->rb_ext_max = rd32(p + 36);
+					out->rb_lsr = rd32(p + 44);
+					out->rb_dlsr = rd32(p + 48);
+				}
+			} else if (p[1] == 202 && plen >= 12 && p[8] == 1) {
+				out->cname = p[9] == 7 && memcmp(p + 10, "rtpgate", 7) == 0;
+			}
+			off += plen;
+		}
+	}
+}
+
+static void send_rtcp(side *s, const uint8_t *pkt, size_t len)
+{
+	send_to(s->rfd, s->gw + 1, pkt, len);
+}
+
+static void test_rtcp(void)
+{
+	side a, b;
+	setup_call(&a, &b, "PCMU", 8000, 0, 8000, "xc-rtcp");
+	/* A's SR first: the reports toward A must echo it (LSR) */
+	uint8_t sr[28] = { 0x80, 200, 0, 6 };
+	uint32_t v = htonl(a.ssrc);
+	memcpy(sr + 4, &v, 4);
+	v = htonl(0xe1234567);
+	memcpy(sr + 8, &v, 4);
+	v = htonl(0x89abcdef);
+	memcpy(sr + 12, &v, 4);
+	send_rtcp(&a, sr, sizeof(sr));
+	/* 1.5 s of media both ways; A's packets 30-34 are lost on the way */
+	int16_t silence[960] = { 0 };
+	uint16_t a_last = 0;
+	for (int i = 0; i < 75; i++) {
+		if (i >= 30 && i < 35) {
+			a.seq++;
+			a.ts += 160;
+		} else {
+			a_last = a.seq;
+			send_audio(&a, silence);
+		}
+		send_audio(&b, silence);
+		g_usleep(17000);
+	}
+	rx ra, rb;
+	rx_init(&ra);
+	rx_init(&rb);
+	receive(a.fd, &ra, a.t, 0, TE_PT, NULL);
+	receive(b.fd, &rb, b.t, 8, -1, NULL);
+	sr_seen ta = { 0 }, tb = { 0 };
+	read_rtcp(a.rfd, &ta);
+	read_rtcp(b.rfd, &tb);
+	g_test_message("toward A: %u SR, %u packets, lost %d, ext max %u, lsr %08x; toward B: %u SR",
+		       ta.srs, ta.packets, ta.rb_lost, ta.rb_ext_max, ta.rb_lsr, tb.srs);
+	/* toward A: about our stream to A and about A's stream */
+	g_assert_cmpuint(ta.srs, >=, 1);
+	g_assert_cmpuint(ta.ssrc, ==, ra.audio_ssrc);
+	g_assert_cmpuint(ta.packets, >=, 40);
+	g_assert_cmpuint(ta.packets, <=, ra.audio);
+	g_assert_cmpuint(ta.rb_count, ==, 1);
+	g_assert_cmpuint(ta.rb_ssrc, ==, a.ssrc);
+	g_assert_cmpint(ta.rb_lost, ==, 5);
+	g_assert_cmpuint(ta.rb_ext_max & 0xffff, <=, a_last);
+	g_assert_cmpuint(ta.rb_ext_max & 0xffff, >=, (uint16_t)(a_last - 30));
+	g_assert_cmpuint(ta.rb_lsr, ==, 0x456789ab);
+	g_assert_cmpuint(ta.rb_dlsr, >, 0);
+	g_assert_true(ta.cname);
+	/* toward B: the same about B, no loss, no LSR (B sent no SR) */
+	g_assert_cmpuint(tb.srs, >=, 1);
+	g_assert_cmpuint(tb.ssrc, ==, rb.audio_ssrc);
+	g_assert_cmpuint(tb.rb_ssrc, ==, b.ssrc);
+	g_assert_cmpint(tb.rb_lost, ==, 0);
+	g_assert_cmpuint(tb.rb_lsr, ==, 0);
+	g_assert_true(tb.cname);
+
+	/* A's receiver report about our stream (it claims to have held our SR for 10 ms, so the round
+	 * trip is the time since our SR, less 10 ms): a round trip in query */
+	uint8_t rr[32] = { 0x81, 201, 0, 7 };
+	v = htonl(a.ssrc);
+	memcpy(rr + 4, &v, 4);
+	v = htonl(ta.ssrc);
+	memcpy(rr + 8, &v, 4);
+	v = htonl((uint32_t)(ta.ntp >> 16));
+	memcpy(rr + 24, &v, 4);
+	v = htonl(655);   /* DLSR 10 ms */
+	memcpy(rr + 28, &v, 4);
+	send_rtcp(&a, rr, sizeof(rr));
+	g_usleep(100000);
+	g_autoptr(reply) q = ng("query", "call-id", "xc-rtcp", NULL);
+	assert_result(q, "ok");
+	const be_node *ssrcs = be_dict_get(q->d, "SSRC");
+	g_assert_nonnull(ssrcs);
+	char key[16];
+	snprintf(key, sizeof(key), "%u", b.ssrc);
+	const be_node *e = be_dict_get(be_dict_get(ssrcs, key), "average MOS");
+	g_assert_nonnull(e);
+	int64_t rtt = -1;
+	g_assert_true(be_dict_int(e, "round-trip time", &rtt));
+	g_test_message("round trip %" G_GINT64_FORMAT " us", rtt);
+	g_assert_cmpint(rtt, >, 0);
+	g_assert_cmpint(rtt, <, 5000000);
+
+	g_autoptr(reply) d = ng("delete", "call-id", "xc-rtcp", NULL);
+	rx_clear(&ra);
+	rx_clear(&rb);
+	side_clear(&a);
+	side_clear(&b);
+}
+
 static void test_pcmu(void)
 {
 	run("PCMU", 8000, 0, 8000, "dtmf-pcmu");
@@ -276,14 +442,15 @@ static void test_g722(void)
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
-	rg_log_init(true, RG_LOG_ERR, "test_dtmf");
+	rg_log_init(true, RG_LOG_ERR, "test_xcmedia");
 	g_autofree char *listen = g_strdup_printf("--listen-ng=127.0.0.1:%d", 20900 + (getpid() % 90));
 	rg_config cfg = { 0 };
 	test_engine_start(&cfg, "--config-file=none", "--interface=127.0.0.1", listen,
 			  "--port-min=" G_STRINGIFY(PORT_MIN), "--port-max=" G_STRINGIFY(PORT_MAX),
 			  "--num-threads=1", "--delete-delay=0", NULL);
-	g_test_add_func("/dtmf/pcmu-pcma", test_pcmu);
-	g_test_add_func("/dtmf/g722-pcma", test_g722);
+	g_test_add_func("/xcmedia/rtcp", test_rtcp);
+	g_test_add_func("/xcmedia/dtmf-pcmu-pcma", test_pcmu);
+	g_test_add_func("/xcmedia/dtmf-g722-pcma", test_g722);
 	int ret = g_test_run();
 	test_engine_stop(&cfg);
 	return ret;
