@@ -66,6 +66,8 @@ static const ng_flag_def flag_defs[] = {
 	F("strip-extmap", strip_extmap, "remove a=extmap"),
 	F("unidirectional", unidirectional, "accepted"),
 	F("reset", reset, "reset ICE/DTLS state on re-offer"),
+	F("always-transcode", always_transcode, "accept every codec of the offerer (= codec-accept-all): the offerer keeps its codec, transcoded to the answerer's"),
+	F("single-codec", single_codec, "answer: only the first codec (and its telephone-event) toward the offerer"),
 	NOOP("no-redis-update", "accepted (no redis in rtpgate)"),
 	NOOP("directional", "accepted"),
 	NOOP("pierce-NAT", "accepted"),
@@ -124,7 +126,6 @@ static void set_flag(ng_req *r, rg_str f)
 	if (rg_str_prefix(f, "codec-", &rest) ||
 	    rg_str_prefix(f, "OSRTP-", &rest) || rg_str_prefix(f, "T38-", &rest) ||
 	    rg_str_prefix(f, "endpoint-learning", &rest) || rg_str_prefix(f, "ICE-", &rest) ||
-	    rg_str_flag_eq(f, "always-transcode") || rg_str_flag_eq(f, "single-codec") ||
 	    rg_str_flag_eq(f, "inject-DTMF") || rg_str_flag_eq(f, "detect-DTMF") ||
 	    rg_str_flag_eq(f, "trickle-ICE") || rg_str_flag_eq(f, "reject-ICE") ||
 	    rg_str_flag_eq(f, "generate-RTCP")) {
@@ -210,7 +211,8 @@ static const ng_key_def key_defs[] = {
 	{ "codec", K_CODEC, 0, "codec manipulation: dict of strip, offer, except, transcode, mask, consume, accept, set lists" },
 	{ "SDES", K_LIST_SDES, 0, "SDES-SRTP: off, no-<suite>, only-<suite>" },
 	{ "T.38", K_UNSUPPORTED, 0, "T.38" },
-	{ "ptime", K_UNSUPPORTED, 0, "repacketization (comes with transcoding)" },
+	{ "ptime", K_INT, offsetof(ng_req, ptime), "offer: a=ptime (ms) toward the recipient, media repacketized to it" },
+	{ "ptime-reverse", K_INT, offsetof(ng_req, ptime_reverse), "offer: a=ptime (ms) in the answer toward the offerer, media repacketized to it" },
 	{ "OSRTP", K_UNSUPPORTED, 0, "opportunistic SRTP" },
 	S("ICE-lite", ice_lite, "be an ICE-lite agent: forward (toward the recipient), backward, both, off"),
 	{ "DTLS-fingerprint", K_IGNORE, 0, "accepted" },

@@ -32,7 +32,8 @@ typedef struct ng_req {
 	bool trust_address, sip_source_address, symmetric, asymmetric, port_latching,
 	     no_port_latching, strict_source, media_handover, no_rtcp_attribute,
 	     full_rtcp_attribute, loop_protect, original_sendrecv, record_call_flag, fatal, all,
-	     fragment, generate_mid, strip_extmap, unidirectional, reset;
+	     fragment, generate_mid, strip_extmap, unidirectional, reset, always_transcode, single_codec;
+	int64_t ptime, ptime_reverse;   /* ms; 0 = not given */
 	/* replace list */
 	bool replace_origin, replace_session_connection, replace_session_name,
 	     replace_sdp_version, replace_username, replace_zero_address;

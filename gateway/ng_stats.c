@@ -2,6 +2,8 @@
  * totals.RTP/RTCP for $rtpstat, created, SSRC MOS dicts, tags.*.medias[].streams[]).
  * Caller holds the call lock. */
 #include "ng.h"
+#include "codec_neg.h"
+#include "transcode.h"
 #include "webrtc.h"
 
 #include <math.h>
@@ -56,6 +58,52 @@ static void stream(be_buf *b, const rg_media *m, const rg_stream *st)
 	be_close(b);
 }
 
+/* Codec information of a media (what the party sends): "codec" as rtpengine reports it, and when
+ * the party's RTP is transcoded, "transcoding": from which codec to which, the ptime of our packets
+ * and the transcoder's counters. */
+static void codecs(be_buf *b, const rg_media *m)
+{
+	const rg_media_codecs *mc = m->codecs;
+	char s[96];
+	if (!mc)
+		return;
+	const rg_cn_codec *c = mc->xc ? mc->xc_from : NULL;
+	/* relayed: the party's first audio codec its peer has too (else its first) */
+	const GPtrArray *peer_own = m->peer && m->peer->codecs ? m->peer->codecs->own : NULL;
+	for (guint i = 0; !c && mc->own && i < mc->own->len; i++) {
+		const rg_cn_codec *k = mc->own->pdata[i];
+		if (k->event)
+			continue;
+		for (guint j = 0; peer_own && j < peer_own->len && !c; j++) {
+			const rg_cn_codec *p = peer_own->pdata[j];
+			if (g_ascii_strcasecmp(p->name, k->name) == 0 && p->rate == k->rate)
+				c = k;
+		}
+	}
+	for (guint i = 0; !c && mc->own && i < mc->own->len; i++)
+		if (!((const rg_cn_codec *)mc->own->pdata[i])->event)
+			c = mc->own->pdata[i];
+	if (c)
+		be_kv_cstr(b, "codec", rg_cn_codec_str(c, s, sizeof(s)));
+	if (!mc->xc || !mc->xc_from || !mc->xc_to)
+		return;
+	rg_transcoder_stats st;
+	rg_transcoder_get_stats(mc->xc, &st);
+	be_key(b, "transcoding");
+	be_dict_open(b);
+	be_kv_cstr(b, "from", rg_cn_codec_str(mc->xc_from, s, sizeof(s)));
+	be_kv_int(b, "from payload type", mc->xc_from->pt);
+	be_kv_cstr(b, "to", rg_cn_codec_str(mc->xc_to, s, sizeof(s)));
+	be_kv_int(b, "to payload type", mc->xc_to->pt);
+	be_kv_int(b, "ptime", mc->xc_ptime);
+	be_kv_int(b, "SSRC", st.ssrc);
+	be_kv_int(b, "packets in", (int64_t)st.packets_in);
+	be_kv_int(b, "packets out", (int64_t)st.packets_out);
+	be_kv_int(b, "dropped", (int64_t)st.dropped);
+	be_kv_int(b, "errors", (int64_t)st.errors);
+	be_close(b);
+}
+
 static void media(be_buf *b, const rg_media *m)
 {
 	be_dict_open(b);
@@ -86,7 +134,11 @@ static void media(be_buf *b, const rg_media *m)
 	}
 	if (m->sdes)
 		be_cstr(b, "SDES");
+	const rg_media_codecs *mc = m->codecs;
+	if (mc && mc->xc)
+		be_cstr(b, "transcoding");
 	be_close(b);
+	codecs(b, m);
 	be_key(b, "streams");
 	be_list_open(b);
 	stream(b, m, &m->rtp);
