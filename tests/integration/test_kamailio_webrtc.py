@@ -731,7 +731,7 @@ def _tone_track_class():
     return _ToneTrack
 
 
-ToneTrack = None  # set in main() once aiortc is known to import
+ToneTrack = None  # set by preflight() once aiortc is known to import
 
 
 def dominant_freq(samples, rate):
@@ -964,16 +964,10 @@ def tail(path, n=60, pattern=None):
     return lines[-n:]
 
 
-def main():
+def preflight():
+    """Imports aiortc/numpy, makes ToneTrack, restricts aiortc's host candidates to loopback.
+    None, or what is missing (as a message)."""
     global ToneTrack
-    kind = os.environ.get("RG_DAEMON", "rtpgate")
-    cases = [c.strip() for c in os.environ.get("RG_CASES", "sip-to-webrtc,webrtc-to-sip").split(",") if c.strip()]
-    for c in cases:
-        if c not in ("sip-to-webrtc", "webrtc-to-sip"):
-            print("unknown case %r" % c)
-            return 2
-
-    problem = None
     try:
         import aiortc  # noqa: F401
         import aioice.ice
@@ -981,62 +975,129 @@ def main():
         import audioop  # noqa: F401
         ToneTrack = _tone_track_class()
     except ImportError as e:
-        problem = "aiortc/numpy not importable (%s); run with Debian's /usr/bin/python3 + python3-aiortc" % e
-    if not problem and not os.path.exists(KAMAILIO):
-        problem = "kamailio not found (%s)" % KAMAILIO
-    if problem:
-        if os.environ.get("RG_ALLOW_SKIP") == "1":
-            print("SKIP: " + problem)
-            return 77
-        print("FAIL: %s (RG_ALLOW_SKIP=1 turns this into a skip)\n0 passed, 1 failed" % problem)
-        return 1
-
+        return "aiortc/numpy not importable (%s); run with Debian's /usr/bin/python3 + python3-aiortc" % e
+    if not os.path.exists(KAMAILIO):
+        return "kamailio not found (%s)" % KAMAILIO
     if os.environ.get("RG_AIORTC_DEBUG") == "1":
         import logging
         logging.basicConfig(level=logging.DEBUG, format="     aiortc %(name)s: %(message)s")
     # aiortc's host candidates: loopback only (aioice leaves 127.0.0.1 out by default)
     aioice.ice.get_host_addresses = lambda use_ipv4=True, use_ipv6=False: [IP]
+    return None
 
+
+def skip_or_fail(problem):
+    """Exit status for a missing prerequisite: 77 (meson: skipped) with RG_ALLOW_SKIP=1, else a FAIL."""
+    if os.environ.get("RG_ALLOW_SKIP") == "1":
+        print("SKIP: " + problem)
+        return 77
+    print("FAIL: %s (RG_ALLOW_SKIP=1 turns this into a skip)\n0 passed, 1 failed" % problem)
+    return 1
+
+
+def install_signal_handlers():
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
     signal.signal(signal.SIGHUP, _on_signal)
 
-    workdir = tempfile.mkdtemp(prefix="rg-kamwebrtc-")
+
+def start_stack(kind, workdir, procs, cfg=KAMAILIO_CFG, defines=()):
+    """Starts the media daemon and Kamailio (cfg, with extra `-A` defines), each appended to procs
+    (stopped by the caller); waits until both answer. Returns an Env, or None after a FAIL line."""
     ng_port = free_port()
     sip_port = free_port()
     uas_port = free_port()
     pmin = random.randrange(25000, 29600, 2)
     pmax = pmin + 199
+    daemon = Proc(kind, daemon_command(kind, ng_port, pmin, pmax), os.path.join(workdir, "daemon.log"))
+    procs.append(daemon)
+    ng = NGClient(IP, ng_port, timeout=2.0)
+    if not check("-", "%s answers NG ping" % kind, ng.wait_ready(10)):
+        return None
+    rundir = os.path.join(workdir, "kamailio-run")
+    os.makedirs(rundir)
+    cmd = [KAMAILIO, "-f", cfg, "-DD", "-E", "-Y", rundir, "-w", rundir, "-m", "64", "-M", "8",
+           "-A", "SIP_LISTEN=udp:%s:%d" % (IP, sip_port),
+           "-A", 'RTPENGINE_SOCK="udp:%s:%d"' % (IP, ng_port),
+           "-A", 'UAS_URI="sip:%s:%d"' % (IP, uas_port),
+           "-A", "DBGLEVEL=2"]
+    for d in defines:
+        cmd += ["-A", d]
+    kam = Proc("kamailio", cmd, os.path.join(workdir, "kamailio.log"))
+    procs.append(kam)
+    end = time.monotonic() + 10
+    up = False
+    while time.monotonic() < end and kam.alive():
+        if sip_options_ping(sip_port):
+            up = True
+            break
+        time.sleep(0.1)
+    if not check("-", "Kamailio up (answers OPTIONS)", up, "" if up else kam.output()[-800:]):
+        return None
+    return Env(kind, workdir, ng, ng_port, sip_port, pmin, pmax, daemon, kam, uas_port)
+
+
+def check_stack_end(env, ncalls):
+    """The checks after the last case: $rtpstat for each call, no ERROR from Kamailio, both alive."""
+    klog = env.kamailio.output()
+    stats = re.findall(r"rtpstat (\S+): RTP: (\d+) bytes, (\d+) packets", klog)
+    check("-", "Kamailio's $rtpstat (NG query on BYE) saw packets for every call",
+          len(stats) == ncalls and all(int(p) > 0 for _, _, p in stats),
+          "; ".join("%s: %s packets" % (c, p) for c, _, p in stats) or "no rtpstat line")
+    errs = [ln for ln in klog.splitlines() if re.search(r"\b(ERROR|CRITICAL)\b", ln)]
+    check("-", "no ERROR in Kamailio's log", not errs, " | ".join(errs[:3])[:600])
+    check("-", "%s still running" % env.kind, env.daemon.alive(), "exit %s" % env.daemon.p.returncode)
+    check("-", "Kamailio still running", env.kamailio.alive(), "exit %s" % env.kamailio.p.returncode)
+
+
+def finish(kind, workdir, procs, t0):
+    """Stops procs, prints the log tails when something failed, removes or keeps workdir, prints the
+    summary line. Returns the exit status."""
+    for p in reversed(procs):
+        p.stop()
+    failed = not RESULTS or not all(RESULTS)
+    if failed:
+        print("----- %s log: ICE/DTLS/error lines (tail) -----" % kind)
+        for ln in tail(os.path.join(workdir, "daemon.log"), 40, r"(?i)ice|dtls|srtp|error|warn|crit"):
+            print("  " + ln[:300])
+        print("----- %s log (tail) -----" % kind)
+        for ln in tail(os.path.join(workdir, "daemon.log"), 30):
+            print("  " + ln[:300])
+        print("----- kamailio log (tail) -----")
+        for ln in tail(os.path.join(workdir, "kamailio.log"), 30):
+            print("  " + ln[:300])
+    if failed or os.environ.get("RG_KEEP_TMP") == "1":
+        info("work directory kept: %s" % workdir)
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print("total %.1f s" % (time.monotonic() - t0))
+    n_ok = sum(RESULTS)
+    print("%d passed, %d failed" % (n_ok, len(RESULTS) - n_ok), flush=True)
+    return 0 if RESULTS and all(RESULTS) else 1
+
+
+def main():
+    kind = os.environ.get("RG_DAEMON", "rtpgate")
+    cases = [c.strip() for c in os.environ.get("RG_CASES", "sip-to-webrtc,webrtc-to-sip").split(",") if c.strip()]
+    for c in cases:
+        if c not in ("sip-to-webrtc", "webrtc-to-sip"):
+            print("unknown case %r" % c)
+            return 2
+
+    problem = preflight()
+    if problem:
+        return skip_or_fail(problem)
+    install_signal_handlers()
+
+    workdir = tempfile.mkdtemp(prefix="rg-kamwebrtc-")
     procs = []
     t0 = time.monotonic()
     print("media daemon %s; Kamailio %s with %s; cases %s" % (kind, KAMAILIO, os.path.relpath(KAMAILIO_CFG, REPO),
                                                            ", ".join(cases)), flush=True)
     try:
-        daemon = Proc(kind, daemon_command(kind, ng_port, pmin, pmax), os.path.join(workdir, "daemon.log"))
-        procs.append(daemon)
-        ng = NGClient(IP, ng_port, timeout=2.0)
-        if not check("-", "%s answers NG ping" % kind, ng.wait_ready(10)):
-            return 1
-        rundir = os.path.join(workdir, "kamailio-run")
-        os.makedirs(rundir)
-        kam = Proc("kamailio", [KAMAILIO, "-f", KAMAILIO_CFG, "-DD", "-E", "-Y", rundir, "-w", rundir,
-                                "-m", "64", "-M", "8",
-                                "-A", "SIP_LISTEN=udp:%s:%d" % (IP, sip_port),
-                                "-A", 'RTPENGINE_SOCK="udp:%s:%d"' % (IP, ng_port),
-                                "-A", 'UAS_URI="sip:%s:%d"' % (IP, uas_port),
-                                "-A", "DBGLEVEL=2"],
-                   os.path.join(workdir, "kamailio.log"))
-        procs.append(kam)
-        end = time.monotonic() + 10
-        up = False
-        while time.monotonic() < end and kam.alive():
-            if sip_options_ping(sip_port):
-                up = True
-                break
-            time.sleep(0.1)
-        if not check("-", "Kamailio up (answers OPTIONS)", up, "" if up else kam.output()[-800:]):
-            return 1
-        env = Env(kind, workdir, ng, ng_port, sip_port, pmin, pmax, daemon, kam, uas_port)
+        env = start_stack(kind, workdir, procs)
+        if env is None:
+            return finish(kind, workdir, procs, t0)
 
         for case in cases:
             tc = time.monotonic()
@@ -1051,39 +1112,14 @@ def main():
                 check(case, "case ran to the end", False, repr(e))
             info("case %s took %.1f s" % (case, time.monotonic() - tc))
 
-        klog = kam.output()
-        stats = re.findall(r"rtpstat (\S+): RTP: (\d+) bytes, (\d+) packets", klog)
-        check("-", "Kamailio's $rtpstat (NG query on BYE) saw packets for every call",
-              len(stats) == len(cases) and all(int(p) > 0 for _, _, p in stats),
-              "; ".join("%s: %s packets" % (c, p) for c, _, p in stats) or "no rtpstat line")
-        errs = [ln for ln in klog.splitlines() if re.search(r"\b(ERROR|CRITICAL)\b", ln)]
-        check("-", "no ERROR in Kamailio's log", not errs, " | ".join(errs[:3])[:600])
-        check("-", "%s still running" % kind, daemon.alive(), "exit %s" % daemon.p.returncode)
-        check("-", "Kamailio still running", kam.alive(), "exit %s" % kam.p.returncode)
+        check_stack_end(env, len(cases))
     except Interrupted as e:
         check("-", "test not interrupted", False, str(e))
-    finally:
-        for p in reversed(procs):
-            p.stop()
-        failed = not RESULTS or not all(RESULTS)
-        if failed:
-            print("----- %s log: ICE/DTLS/error lines (tail) -----" % kind)
-            for ln in tail(os.path.join(workdir, "daemon.log"), 40, r"(?i)ice|dtls|srtp|error|warn|crit"):
-                print("  " + ln[:300])
-            print("----- %s log (tail) -----" % kind)
-            for ln in tail(os.path.join(workdir, "daemon.log"), 30):
-                print("  " + ln[:300])
-            print("----- kamailio log (tail) -----")
-            for ln in tail(os.path.join(workdir, "kamailio.log"), 30):
-                print("  " + ln[:300])
-        if failed or os.environ.get("RG_KEEP_TMP") == "1":
-            info("work directory kept: %s" % workdir)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-    print("total %.1f s" % (time.monotonic() - t0))
-    n_ok = sum(RESULTS)
-    print("%d passed, %d failed" % (n_ok, len(RESULTS) - n_ok), flush=True)
-    return 0 if RESULTS and all(RESULTS) else 1
+    except Exception as e:  # noqa: BLE001  a harness error is a failure, and the processes still stop
+        import traceback
+        traceback.print_exc()
+        check("-", "test ran to the end", False, repr(e))
+    return finish(kind, workdir, procs, t0)
 
 
 if __name__ == "__main__":
