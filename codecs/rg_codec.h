@@ -322,6 +322,19 @@ unsigned rg_resampler_delay(const rg_resampler *r);
 void rg_resampler_reset(rg_resampler *r);
 
 /* ---------------------------------------------------------------------------------------------
+ * Audio files (wav.c), for prompts: not for the packet path (they allocate and read files).
+ * ------------------------------------------------------------------------------------------ */
+
+#define RG_WAV_MAX_BYTES (64 * 1024 * 1024)
+/* A RIFF/WAVE file (PCM 8/16/24/32-bit, 32-bit float, A-law, mu-law; any channel count, mixed to
+ * mono; 4-192 kHz) into *pcm (malloc'd, caller frees), *samples and *rate. 0 or a negative errno
+ * with *err (malloc'd text, caller frees; may be NULL). */
+int rg_wav_read(const char *path, int16_t **pcm, size_t *samples, unsigned *rate, char **err);
+/* Any rate to any rate, whole buffer at once (windowed sinc): *out malloc'd, caller frees. */
+int rg_resample_offline(const int16_t *in, size_t n, unsigned in_rate, unsigned out_rate, int16_t **out,
+			size_t *out_n);
+
+/* ---------------------------------------------------------------------------------------------
  * Transcoding pipeline: RTP payloads of one type in, RTP payloads of another out.
  * Created by rg_pipeline_new(), owned by the caller (the gateway: by the media stream that
  * transcodes), freed by rg_pipeline_free(). Everything is allocated at creation; push and pull
