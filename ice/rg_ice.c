@@ -66,6 +66,9 @@ struct rg_ice_agent {
 	GMutex lock;           /* guards ios and remote credentials */
 	GPtrArray *ios;        /* rg_ice_io* (IO_SOCK) */
 	char *remote_ufrag, *remote_pwd;
+	gint restarting;       /* atomic: an ICE restart has not reached READY yet */
+	GRecMutex restart_lock;  /* one restart sequence at a time (signalling vs restart_again);
+	                          * recursive: libnice may emit a state change inside one */
 };
 
 const char *rg_ice_state_name(rg_ice_state st)
@@ -323,12 +326,55 @@ static void touch(rg_ice_agent *a)
 	g_atomic_int_set(&a->loop->hard_dirty, 1);
 }
 
+/* libnice 0.1.21 keeps the selected pair through nice_agent_restart_stream() (so media goes on)
+ * and with it that pair's consent timer. When consent on the old pair runs out while the restart's
+ * checks are still running (the peer moved: the old path is dead), the component goes FAILED; the
+ * next success response to one of our checks then makes libnice signal FAILED -> CONNECTED, which
+ * its own state-machine assertion in agent_signal_component_state_change() does not allow:
+ * g_assert, abort(), the whole process gone (tests/unit/test_webrtc.c /webrtc/consent-expiry-
+ * in-restart, ice/tests/test_ice.c /ice/consent-expiry-in-restart). So a FAILED during a restart
+ * restarts the stream once more with the same credentials on both sides and the same remote
+ * candidates: FAILED -> GATHERING -> CONNECTING is a path libnice allows, the peer sees nothing
+ * change, and the checks start over. Once per restart: a second FAILED is final. Signals are
+ * emitted with the agent unlocked, so calling libnice from here is allowed. */
+static void restart_again(rg_ice_agent *a, guint comp)
+{
+	g_rec_mutex_lock(&a->restart_lock);
+	GSList *rc = nice_agent_get_remote_candidates(a->nice, a->stream, comp);
+	char *lu = NULL, *lp = NULL;
+	g_mutex_lock(&a->lock);
+	char *ru = g_strdup(a->remote_ufrag), *rp = g_strdup(a->remote_pwd);
+	g_mutex_unlock(&a->lock);
+	g_debug("rg_ice: component %u failed during an ICE restart: checks start over", comp);
+	if (nice_agent_get_local_credentials(a->nice, a->stream, &lu, &lp) &&
+	    nice_agent_restart_stream(a->nice, a->stream) &&
+	    nice_agent_set_local_credentials(a->nice, a->stream, lu, lp)) {
+		/* the peer's may still be on their way (our own restart, rg_ice_restart) */
+		if (ru && rp)
+			nice_agent_set_remote_credentials(a->nice, a->stream, ru, rp);
+		if (rc)
+			nice_agent_set_remote_candidates(a->nice, a->stream, comp, rc);
+	}
+	g_free(ru);
+	g_free(rp);
+	g_free(lu);
+	g_free(lp);
+	g_slist_free_full(rc, (GDestroyNotify)nice_candidate_free);
+	g_rec_mutex_unlock(&a->restart_lock);
+}
+
 static void on_state(NiceAgent *nice, guint stream, guint comp, guint state, gpointer ud)
 {
 	rg_ice_agent *a = ud;
-	if (g_atomic_int_get(&a->retired) || !a->cb.state)
+	if (g_atomic_int_get(&a->retired))
 		return;
-	a->cb.state(a, comp, (rg_ice_state)state, a->ud);
+	if (state == NICE_COMPONENT_STATE_READY)
+		g_atomic_int_set(&a->restarting, 0);
+	if (a->cb.state)
+		a->cb.state(a, comp, (rg_ice_state)state, a->ud);
+	/* after the callback: the states of the new round (gathering, connecting) come last */
+	if (state == NICE_COMPONENT_STATE_FAILED && g_atomic_int_compare_and_exchange(&a->restarting, 1, 0))
+		restart_again(a, comp);
 }
 
 rg_ice_agent *rg_ice_agent_new(rg_ice_loop *l, const rg_ice_cfg *cfg, const rg_ice_callbacks *cb,
@@ -365,6 +411,7 @@ rg_ice_agent *rg_ice_agent_new(rg_ice_loop *l, const rg_ice_cfg *cfg, const rg_i
 		a->cb = *cb;
 	a->ud = ud;
 	g_mutex_init(&a->lock);
+	g_rec_mutex_init(&a->restart_lock);
 	a->ios = g_ptr_array_new();
 
 	/* Timers go to the loop's context; sockets are not attached to it (no attach_recv). */
@@ -382,6 +429,7 @@ rg_ice_agent *rg_ice_agent_new(rg_ice_loop *l, const rg_ice_cfg *cfg, const rg_i
 		g_object_unref(a->nice);
 		g_ptr_array_free(a->ios, TRUE);
 		g_mutex_clear(&a->lock);
+		g_rec_mutex_clear(&a->restart_lock);
 		g_free(a->bind_addr);
 		g_free(a->advertised);
 		g_free(a);
@@ -440,6 +488,14 @@ void rg_ice_local_credentials(rg_ice_agent *a, char **ufrag, char **pwd)
 	nice_agent_get_local_credentials(a->nice, a->stream, ufrag, pwd);
 }
 
+int rg_ice_set_local_credentials(rg_ice_agent *a, const char *ufrag, const char *pwd)
+{
+	touch(a);
+	if (!ufrag || !pwd)
+		return -1;
+	return nice_agent_set_local_credentials(a->nice, a->stream, ufrag, pwd) ? 0 : -1;
+}
+
 /* "a=candidate:F C UDP P ADDR PORT typ host ..." -> value without "a=", ADDR replaced. */
 static char *candidate_value(rg_ice_agent *a, NiceCandidate *c)
 {
@@ -485,6 +541,7 @@ int rg_ice_set_remote_credentials(rg_ice_agent *a, const char *ufrag, const char
 	if (!ufrag || !pwd || !*ufrag || !*pwd)
 		return -1;
 	int restart = 0;
+	g_rec_mutex_lock(&a->restart_lock);
 	g_mutex_lock(&a->lock);
 	if (a->remote_ufrag && (strcmp(a->remote_ufrag, ufrag) != 0 || strcmp(a->remote_pwd, pwd) != 0))
 		restart = 1;
@@ -496,10 +553,12 @@ int rg_ice_set_remote_credentials(rg_ice_agent *a, const char *ufrag, const char
 	/* RFC 8445 sec. 9: new ufrag/pwd from the peer = ICE restart; we answer with new ones too.
 	 * nice_agent_restart_stream drops remote candidates and checks, keeps local candidates (and
 	 * so the sockets in the epoll set) and the selected pair until a new one is nominated. */
-	if (restart && !nice_agent_restart_stream(a->nice, a->stream))
-		return -1;
-	if (!nice_agent_set_remote_credentials(a->nice, a->stream, ufrag, pwd))
-		return -1;
+	if (restart)
+		g_atomic_int_set(&a->restarting, 1);
+	if ((restart && !nice_agent_restart_stream(a->nice, a->stream)) ||
+	    !nice_agent_set_remote_credentials(a->nice, a->stream, ufrag, pwd))
+		restart = -1;
+	g_rec_mutex_unlock(&a->restart_lock);
 	return restart;
 }
 
@@ -540,7 +599,11 @@ int rg_ice_restart(rg_ice_agent *a)
 	g_clear_pointer(&a->remote_ufrag, g_free);
 	g_clear_pointer(&a->remote_pwd, g_free);
 	g_mutex_unlock(&a->lock);
-	return nice_agent_restart_stream(a->nice, a->stream) ? 0 : -1;
+	g_rec_mutex_lock(&a->restart_lock);
+	g_atomic_int_set(&a->restarting, 1);
+	int r = nice_agent_restart_stream(a->nice, a->stream) ? 0 : -1;
+	g_rec_mutex_unlock(&a->restart_lock);
+	return r;
 }
 
 rg_ice_state rg_ice_get_state(rg_ice_agent *a, unsigned comp)
@@ -636,6 +699,7 @@ static void agent_free(rg_ice_agent *a)
 		g_free(a->ios->pdata[i]);
 	g_ptr_array_free(a->ios, TRUE);
 	g_mutex_clear(&a->lock);
+	g_rec_mutex_clear(&a->restart_lock);
 	g_free(a->remote_ufrag);
 	g_free(a->remote_pwd);
 	g_free(a->bind_addr);

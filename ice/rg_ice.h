@@ -90,6 +90,11 @@ rg_ice_agent *rg_ice_agent_new(rg_ice_loop *l, const rg_ice_cfg *cfg, const rg_i
 int rg_ice_gather(rg_ice_agent *a, char **err);
 /* Our ufrag / password (valid until the next restart). g_free both. */
 void rg_ice_local_credentials(rg_ice_agent *a, char **ufrag, char **pwd);
+/* Replaces libnice's random ufrag / password with given ones (RFC 8445 5.3: ice-chars, ufrag
+ * 4-256, pwd 22-256), right after rg_ice_gather(), before any check. For tests and fuzzing, where
+ * fixed credentials make STUN inputs reproducible; rtpgate keeps the random ones. 0, or -1 if
+ * libnice refused them. */
+int rg_ice_set_local_credentials(rg_ice_agent *a, const char *ufrag, const char *pwd);
 /* Our candidates as SDP attribute values ("candidate:..." without "a="), the advertised address
  * substituted for the bind address. NULL-terminated, g_strfreev it. */
 char **rg_ice_local_candidates(rg_ice_agent *a);

@@ -103,6 +103,7 @@ typedef struct peer {
 	const char *name;
 	rg_ice_agent *a;
 	gint state[3];             /* per component, atomic */
+	gint n_failed;             /* transitions to FAILED, atomic */
 	gint rx;                   /* datagrams received, atomic */
 	gint rx_bad;
 	GThread *rx_thread;
@@ -136,6 +137,8 @@ static void p_state(rg_ice_agent *a, unsigned comp, rg_ice_state st, void *ud)
 		g_test_message("%s: component %u -> %s", p->name, comp, rg_ice_state_name(st));
 	if (comp < 3)
 		g_atomic_int_set(&p->state[comp], (gint)st);
+	if (st == RG_ICE_FAILED)
+		g_atomic_int_inc(&p->n_failed);
 }
 
 static const rg_ice_callbacks p_cb = { p_recv, p_state };
@@ -559,7 +562,7 @@ static void stun_attr(stun_msg *m, uint16_t type, const void *v, size_t n)
 	put16(m->b + 2, (uint16_t)(m->len - 20));
 }
 
-static void stun_integrity_fingerprint(stun_msg *m, const char *key)
+static void stun_integrity(stun_msg *m, const char *key)
 {
 	/* MESSAGE-INTEGRITY: HMAC-SHA1 over the message with the length counting the MI attribute */
 	put16(m->b + 2, (uint16_t)(m->len - 20 + 24));
@@ -570,12 +573,22 @@ static void stun_integrity_fingerprint(stun_msg *m, const char *key)
 	g_hmac_get_digest(h, mac, &maclen);
 	g_hmac_unref(h);
 	stun_attr(m, 0x0008, mac, 20);
+}
+
+static void stun_fingerprint(stun_msg *m)
+{
 	/* FINGERPRINT: CRC-32 with the length counting the fingerprint, XOR 0x5354554e */
 	put16(m->b + 2, (uint16_t)(m->len - 20 + 8));
 	uint32_t crc = crc32_ieee(m->b, m->len) ^ 0x5354554eu;
 	uint8_t v[4];
 	put32(v, crc);
 	stun_attr(m, 0x8028, v, 4);
+}
+
+static void stun_integrity_fingerprint(stun_msg *m, const char *key)
+{
+	stun_integrity(m, key);
+	stun_fingerprint(m);
 }
 
 static void binding_request(stun_msg *m, const uint8_t txid[12], const char *username,
@@ -760,6 +773,358 @@ static void test_username_laxness(void)
 	worker_free(&w);
 }
 
+/* ------------------------------------------------------------------ bad STUN */
+
+#define BAD_LUFRAG "gwUF"
+#define BAD_LPWD "gatewayPassword0123456789"
+#define BAD_RUFRAG "rawU"
+#define BAD_RPWD "rawpassword0123456789012"
+
+/* A Binding request as binding_request() makes it, with parts left out or spoiled. */
+typedef enum { SPOIL_NONE, SPOIL_MI_BIT, SPOIL_FP_BIT, SPOIL_NO_MI, SPOIL_NO_USERNAME, SPOIL_NO_FP,
+               SPOIL_TRUNCATED } spoil;
+
+static size_t spoiled_request(stun_msg *m, const uint8_t txid[12], const char *key, spoil how)
+{
+	stun_init(m, 0x0001, txid);
+	if (how != SPOIL_NO_USERNAME)
+		stun_attr(m, 0x0006, BAD_LUFRAG ":" BAD_RUFRAG, strlen(BAD_LUFRAG ":" BAD_RUFRAG));
+	uint8_t prio[4];
+	put32(prio, 0x6e7f1eff);
+	stun_attr(m, 0x0024, prio, 4);
+	uint8_t tb[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+	stun_attr(m, 0x802A, tb, 8);   /* ICE-CONTROLLING */
+	stun_attr(m, 0x0025, NULL, 0); /* USE-CANDIDATE */
+	if (how != SPOIL_NO_MI) {
+		stun_integrity(m, key);
+		if (how == SPOIL_MI_BIT)
+			m->b[m->len - 1] ^= 0x01;   /* the FINGERPRINT below is computed over the spoiled MAC */
+	}
+	if (how != SPOIL_NO_FP)
+		stun_fingerprint(m);
+	if (how == SPOIL_FP_BIT)
+		m->b[m->len - 1] ^= 0x01;
+	return how == SPOIL_TRUNCATED ? m->len - 6 : m->len;
+}
+
+typedef struct {
+	worker w;
+	peer g;
+	int r;                     /* the raw peer's socket, connected to the agent */
+	struct sockaddr_in ga;
+} bad_fx;
+
+/* The agent rtpgate would run for a browser's offer: controlled, full, remote credentials set;
+ * fixed local credentials (rg_ice_set_local_credentials) so that requests can be keyed here. */
+static void bad_fx_init(bad_fx *f)
+{
+	worker_init(&f->w);
+	peer_new(&f->g, "gw", &f->w, (rg_ice_cfg){ .controlling = false });
+	g_assert_cmpint(rg_ice_set_local_credentials(f->g.a, BAD_LUFRAG, BAD_LPWD), ==, 0);
+	char *lu, *lp;
+	rg_ice_local_credentials(f->g.a, &lu, &lp);
+	g_assert_cmpstr(lu, ==, BAD_LUFRAG);
+	g_assert_cmpstr(lp, ==, BAD_LPWD);
+	g_free(lu);
+	g_free(lp);
+	g_assert_cmpint(rg_ice_set_remote_credentials(f->g.a, BAD_RUFRAG, BAD_RPWD), ==, 0);
+	int gfd;
+	g_assert_cmpuint(rg_ice_fds(f->g.a, &gfd, 1), ==, 1);
+	socklen_t gl = sizeof f->ga;
+	g_assert_cmpint(getsockname(gfd, (struct sockaddr *)&f->ga, &gl), ==, 0);
+	f->r = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in ra = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	g_assert_cmpint(bind(f->r, (struct sockaddr *)&ra, sizeof ra), ==, 0);
+	g_assert_cmpint(connect(f->r, (struct sockaddr *)&f->ga, sizeof f->ga), ==, 0);
+}
+
+static void bad_fx_free(bad_fx *f)
+{
+	close(f->r);
+	peer_free(&f->g);
+	worker_free(&f->w);
+}
+
+/* Sends a request spoiled `how`; returns the type of the response to it (0: none) and its error
+ * code. Whatever the answer, nothing else may follow: no triggered check towards the sender (it
+ * would mean the request created a peer-reflexive candidate), no data delivered, no progress. */
+static uint16_t send_spoiled(bad_fx *f, const char *key, spoil how, const char *what, uint16_t *ec)
+{
+	static unsigned n;
+	uint8_t tx[12];
+	memset(tx, 0, sizeof tx);
+	snprintf((char *)tx, sizeof tx, "bad-%07u", n++);
+	stun_msg m;
+	size_t len = spoiled_request(&m, tx, key, how);
+	g_assert_cmpint(send(f->r, m.b, len, 0), ==, (ssize_t)len);
+	*ec = 0;
+	uint16_t t = raw_wait(&f->w, f->r, tx, 300, NULL, NULL, ec);
+	g_test_message("%s: response 0x%04x, error %u", what, t, *ec);
+	g_assert_cmpuint(t, !=, 0x0101);
+	g_assert_cmpuint(raw_wait(&f->w, f->r, NULL, 300, NULL, NULL, NULL), ==, 0);
+	g_assert_cmpint(g_atomic_int_get(&f->g.state[1]), <, RG_ICE_CONNECTED);
+	g_assert_cmpint(g_atomic_int_get(&f->g.rx), ==, 0);
+	return t;
+}
+
+/* Every integrity check libnice does on a request, one spoiled at a time, from a source that is
+ * not a remote candidate (a browser's first check comes from a peer-reflexive address, like
+ * this): a bad MESSAGE-INTEGRITY (one bit, or keyed with the wrong side's password) gets a 401;
+ * a bad FINGERPRINT, a truncated message, a request without MESSAGE-INTEGRITY or without USERNAME
+ * gets nothing or an error, never a success; none of them creates a candidate, a triggered check,
+ * a state change or a datagram for the application. The unspoiled request then succeeds: the
+ * agent was able to connect all along. rg_ice exposes no counter of rejected STUN (libnice keeps
+ * none that it exports); the response codes are what can be observed. */
+static void test_bad_stun(void)
+{
+	bad_fx f;
+	bad_fx_init(&f);
+	uint16_t ec, t;
+
+	t = send_spoiled(&f, BAD_LPWD, SPOIL_MI_BIT, "MESSAGE-INTEGRITY one bit off", &ec);
+	g_assert_true(t == 0x0111 && ec == 401);
+	t = send_spoiled(&f, BAD_RPWD, SPOIL_NONE, "MESSAGE-INTEGRITY keyed with the remote password", &ec);
+	g_assert_true(t == 0x0111 && ec == 401);
+	t = send_spoiled(&f, "", SPOIL_NONE, "MESSAGE-INTEGRITY keyed with an empty password", &ec);
+	g_assert_true(t == 0x0111 && ec == 401);
+	t = send_spoiled(&f, BAD_LPWD, SPOIL_FP_BIT, "FINGERPRINT one bit off", &ec);
+	g_assert_cmpuint(t, ==, 0);   /* not STUN (RFC 5389 8): dropped without an answer */
+	t = send_spoiled(&f, BAD_LPWD, SPOIL_TRUNCATED, "truncated", &ec);
+	g_assert_cmpuint(t, ==, 0);
+	/* RFC 5389 10.1.2: a request without MESSAGE-INTEGRITY or USERNAME gets a 400 */
+	t = send_spoiled(&f, BAD_LPWD, SPOIL_NO_MI, "no MESSAGE-INTEGRITY", &ec);
+	g_assert_true(t == 0x0111 && ec == 400);
+	t = send_spoiled(&f, BAD_LPWD, SPOIL_NO_USERNAME, "no USERNAME", &ec);
+	g_assert_true(t == 0x0111 && ec == 400);
+
+	/* the same request, unspoiled: success, and the agent's triggered check follows */
+	uint8_t tx[12] = "good-req-00";
+	stun_msg m;
+	size_t len = spoiled_request(&m, tx, BAD_LPWD, SPOIL_NONE);
+	send(f.r, m.b, len, 0);
+	g_assert_cmpuint(raw_wait(&f.w, f.r, tx, 400, NULL, NULL, &ec), ==, 0x0101);
+	g_assert_cmpuint(raw_wait(&f.w, f.r, NULL, 2000, NULL, NULL, NULL), ==, 0x0001);
+	bad_fx_free(&f);
+}
+
+/* Answers a check of the agent (buffer req) with success, keyed with the remote password. */
+static void answer_check(bad_fx *f, const uint8_t *req)
+{
+	stun_msg resp;
+	stun_init(&resp, 0x0101, req + 8);
+	uint8_t xma[8] = { 0, 1 };
+	put16(xma + 2, ntohs(f->ga.sin_port) ^ 0x2112);
+	put32(xma + 4, ntohl(f->ga.sin_addr.s_addr) ^ 0x2112A442u);
+	stun_attr(&resp, 0x0020, xma, 8);
+	stun_integrity_fingerprint(&resp, BAD_RPWD);
+	send(f->r, resp.b, resp.len, 0);
+}
+
+/* Once connected (the raw peer is a validated source, the pair is selected), spoiled STUN from
+ * that same source still changes nothing: the agent stays READY, answers nothing with success,
+ * and what it hands to the application, if anything, is the datagram unchanged with a first
+ * octet in 0..3, which rtpgate's RFC 7983 demultiplexer drops as STUN. Data keeps flowing.
+ * (libnice 0.1.21 does hand over a message whose FINGERPRINT is wrong, or which is truncated,
+ * from a validated source: "passed fast STUN validation but failed slow validation".) */
+static void test_bad_stun_connected(void)
+{
+	bad_fx f;
+	bad_fx_init(&f);
+	f.g.keep_rx = TRUE;
+	uint8_t tx[12] = "good-req-01", req[1500];
+	size_t reqlen = 0;
+	stun_msg m;
+	uint16_t ec;
+	size_t len = spoiled_request(&m, tx, BAD_LPWD, SPOIL_NONE);
+	send(f.r, m.b, len, 0);
+	g_assert_cmpuint(raw_wait(&f.w, f.r, tx, 400, NULL, NULL, &ec), ==, 0x0101);
+	g_assert_cmpuint(raw_wait(&f.w, f.r, NULL, 2000, req, &reqlen, NULL), ==, 0x0001);
+	answer_check(&f, req);
+	gint64 t0 = g_get_monotonic_time();
+	while (g_atomic_int_get(&f.g.state[1]) != RG_ICE_READY && g_get_monotonic_time() - t0 < 3000000) {
+		worker_step(&f.w, 5);
+		uint8_t junk[1500];
+		ssize_t n;
+		while ((n = recv(f.r, junk, sizeof junk, MSG_DONTWAIT)) > 0)
+			if (n >= 20 && get16(junk) == 0x0001)
+				answer_check(&f, junk);   /* the nomination check, if any */
+	}
+	g_assert_cmpint(g_atomic_int_get(&f.g.state[1]), ==, RG_ICE_READY);
+
+	static const spoil spoils[] = { SPOIL_MI_BIT, SPOIL_FP_BIT, SPOIL_NO_MI, SPOIL_NO_USERNAME, SPOIL_TRUNCATED };
+	static const char *const names[] = { "MI bit", "FP bit", "no MI", "no USERNAME", "truncated" };
+	for (size_t i = 0; i < G_N_ELEMENTS(spoils); i++) {
+		uint8_t btx[12];
+		memset(btx, 0, sizeof btx);
+		snprintf((char *)btx, sizeof btx, "conn-bad-%zu", i);
+		len = spoiled_request(&m, btx, BAD_LPWD, spoils[i]);
+		gint rx0 = g_atomic_int_get(&f.g.rx);
+		send(f.r, m.b, len, 0);
+		ec = 0;
+		uint16_t t = raw_wait(&f.w, f.r, btx, 300, NULL, NULL, &ec);
+		gint got = g_atomic_int_get(&f.g.rx) - rx0;
+		g_test_message("connected, %s: response 0x%04x error %u, %d datagram(s) to the application",
+		               names[i], t, ec, got);
+		g_assert_cmpuint(t, !=, 0x0101);
+		g_assert_cmpint(g_atomic_int_get(&f.g.state[1]), ==, RG_ICE_READY);
+		g_assert_cmpint(got, <=, 1);
+		if (got) {
+			g_mutex_lock(&f.g.lock);
+			gsize glen;
+			const uint8_t *d = g_bytes_get_data(f.g.got->pdata[f.g.got->len - 1], &glen);
+			g_assert_cmpuint(glen, ==, len);
+			g_assert_cmpmem(d, glen, m.b, len);
+			g_assert_cmpuint(d[0], <, 4);
+			g_mutex_unlock(&f.g.lock);
+		}
+	}
+	/* still connected: data goes both ways on the selected pair */
+	uint8_t rtp[20] = { 0x80, 0, 0, 1 };
+	struct iovec v = { rtp, sizeof rtp };
+	g_assert_cmpint(rg_ice_send(f.g.a, 1, &v, 1), ==, 1);
+	uint8_t buf[1500];
+	gint64 end = g_get_monotonic_time() + 1000000;
+	gboolean got_rtp = FALSE;
+	while (!got_rtp && g_get_monotonic_time() < end) {
+		worker_step(&f.w, 5);
+		ssize_t n;
+		while ((n = recv(f.r, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+			if (n == sizeof rtp && buf[0] == 0x80)
+				got_rtp = TRUE;
+	}
+	g_assert_true(got_rtp);
+	gint rx0 = g_atomic_int_get(&f.g.rx);
+	send(f.r, rtp, sizeof rtp, 0);
+	run_until(&f.w, NULL, NULL, 200);
+	g_assert_cmpint(g_atomic_int_get(&f.g.rx), ==, rx0 + 1);
+	bad_fx_free(&f);
+}
+
+/* ------------------------------------------------------------------ consent expiry in a restart */
+
+/* A peer made of a raw UDP socket and the test's own STUN code: it answers the agent's checks
+ * when told to, never checks itself, so the test decides exactly when the agent hears what. */
+typedef struct {
+	int fd;
+	unsigned port;
+	const char *ufrag, *pwd;
+} raw_peer;
+
+static void raw_peer_init(raw_peer *r, const char *ufrag, const char *pwd)
+{
+	r->fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	g_assert_cmpint(bind(r->fd, (struct sockaddr *)&sin, sizeof sin), ==, 0);
+	socklen_t sl = sizeof sin;
+	getsockname(r->fd, (struct sockaddr *)&sin, &sl);
+	r->port = ntohs(sin.sin_port);
+	r->ufrag = ufrag;
+	r->pwd = pwd;
+}
+
+static void raw_peer_tell(raw_peer *r, peer *p)
+{
+	char cand[96];
+	snprintf(cand, sizeof cand, "candidate:1 1 UDP 2130706431 127.0.0.1 %u typ host", r->port);
+	g_assert_cmpint(rg_ice_add_remote_candidate(p->a, cand), ==, 1);
+}
+
+/* Reads what the agent sent to r; answers its Binding requests with success when `answer`.
+ * Returns how many requests came. */
+static unsigned raw_peer_serve(raw_peer *r, gboolean answer)
+{
+	uint8_t buf[1500];
+	struct sockaddr_in from;
+	socklen_t fl = sizeof from;
+	ssize_t n;
+	unsigned reqs = 0;
+	while ((n = recvfrom(r->fd, buf, sizeof buf, MSG_DONTWAIT, (struct sockaddr *)&from, &fl)) > 0) {
+		if (n < 20 || get16(buf) != 0x0001)
+			continue;
+		reqs++;
+		if (!answer)
+			continue;
+		stun_msg resp;
+		stun_init(&resp, 0x0101, buf + 8);
+		uint8_t xma[8] = { 0, 1 };
+		put16(xma + 2, ntohs(from.sin_port) ^ 0x2112);
+		put32(xma + 4, ntohl(from.sin_addr.s_addr) ^ 0x2112A442u);
+		stun_attr(&resp, 0x0020, xma, 8);
+		stun_integrity_fingerprint(&resp, r->pwd);
+		sendto(r->fd, resp.b, resp.len, 0, (struct sockaddr *)&from, fl);
+	}
+	return reqs;
+}
+
+/* The crash this guards against (libnice 0.1.21, found through tests/unit/test_webrtc.c): our
+ * agent (controlling, as rtpgate is toward a browser it called) is connected; the peer's path
+ * dies (no more consent answers); the peer comes back from a new address with an ICE restart.
+ * libnice keeps the old selected pair through the restart, and that pair's consent runs out
+ * while the new checks are in flight: FAILED. The peer's answer to one of those checks then
+ * made libnice signal FAILED -> CONNECTED, which its own g_assert forbids: abort(). rg_ice now
+ * restarts the checks once more on a FAILED during a restart (rg_ice.c, restart_again); the
+ * late answer is dropped, the next checks succeed, READY, data flows. */
+static void test_consent_expiry_in_restart(void)
+{
+	worker w;
+	worker_init(&w);
+	peer g;
+	peer_new(&g, "gw", &w, (rg_ice_cfg){ .controlling = true });
+	raw_peer r1, r2;
+	raw_peer_init(&r1, "pr1U", "peerOnePassword012345678");
+	raw_peer_init(&r2, "pr2U", "peerTwoPassword012345678");
+	g_assert_cmpint(rg_ice_set_remote_credentials(g.a, r1.ufrag, r1.pwd), ==, 0);
+	raw_peer_tell(&r1, &g);
+	gint64 t0 = g_get_monotonic_time();
+	while (g_atomic_int_get(&g.state[1]) != RG_ICE_READY && g_get_monotonic_time() - t0 < 5000000) {
+		worker_step(&w, 5);
+		raw_peer_serve(&r1, TRUE);
+	}
+	g_assert_cmpint(g_atomic_int_get(&g.state[1]), ==, RG_ICE_READY);
+	/* the last answer on the old path was just now: consent runs out ~10 s from here */
+	gint64 t_last = g_get_monotonic_time();
+	while (g_get_monotonic_time() - t_last < 9300000) {
+		worker_step(&w, 20);
+		raw_peer_serve(&r1, FALSE);
+	}
+	/* the peer is back, elsewhere, restarting ICE */
+	g_assert_cmpint(rg_ice_set_remote_credentials(g.a, r2.ufrag, r2.pwd), ==, 1);
+	raw_peer_tell(&r2, &g);
+	unsigned unanswered = 0;
+	while (g_atomic_int_get(&g.n_failed) == 0 && g_get_monotonic_time() - t_last < 14000000) {
+		worker_step(&w, 5);
+		raw_peer_serve(&r1, FALSE);
+		unanswered += raw_peer_serve(&r2, FALSE);
+	}
+	g_test_message("old pair's consent ran out %.1f s after its last answer, %u checks to the new "
+	               "address in flight", (g_get_monotonic_time() - t_last) / 1e6, unanswered);
+	g_assert_cmpint(g_atomic_int_get(&g.n_failed), ==, 1);
+	g_assert_cmpuint(unanswered, >, 0);
+	/* now the new address answers; without the rg_ice fix the first answer aborted here */
+	gint64 t1 = g_get_monotonic_time();
+	while (g_atomic_int_get(&g.state[1]) != RG_ICE_READY && g_get_monotonic_time() - t1 < 5000000) {
+		worker_step(&w, 5);
+		raw_peer_serve(&r2, TRUE);
+	}
+	g_test_message("READY again %.0f ms after the new address answered", (g_get_monotonic_time() - t1) / 1000.0);
+	g_assert_cmpint(g_atomic_int_get(&g.state[1]), ==, RG_ICE_READY);
+	uint8_t rtp[20] = { 0x80 };
+	struct iovec v = { rtp, sizeof rtp };
+	g_assert_cmpint(rg_ice_send(g.a, 1, &v, 1), ==, 1);
+	uint8_t buf[100];
+	gint64 end = g_get_monotonic_time() + 1000000;
+	ssize_t n = -1;
+	while (n != sizeof rtp && g_get_monotonic_time() < end) {
+		worker_step(&w, 5);
+		n = recv(r2.fd, buf, sizeof buf, MSG_DONTWAIT);
+	}
+	g_assert_cmpint(n, ==, sizeof rtp);
+	close(r1.fd);
+	close(r2.fd);
+	peer_free(&g);
+	worker_free(&w);
+}
+
 /* ------------------------------------------------------------------ threads and consent */
 
 typedef struct { peer *p, *to; int n; gint sent; } sender_arg;
@@ -871,6 +1236,9 @@ int main(int argc, char **argv)
 	g_test_add_func("/ice/restart", test_restart);
 	g_test_add_func("/ice/credentials", test_credentials);
 	g_test_add_func("/ice/username-laxness", test_username_laxness);
+	g_test_add_func("/ice/bad-stun", test_bad_stun);
+	g_test_add_func("/ice/bad-stun-connected", test_bad_stun_connected);
+	g_test_add_func("/ice/consent-expiry-in-restart", test_consent_expiry_in_restart);
 	g_test_add_func("/ice/threads", test_threads);
 	g_test_add_func("/ice/consent-revoked", test_consent_revoked);
 	return g_test_run();
