@@ -674,6 +674,10 @@ void rg_webrtc_write_sdp(rg_media *m, sdp_session *s, sdp_media *sm, bool is_ans
 		 * handshake starts before it (DTLS=passive/active only matter when we answer) */
 		setup = RG_DTLS_SETUP_ACTPASS;
 		wt->local_setup = setup;
+	} else if (is_answer && setup == RG_DTLS_SETUP_ACTPASS) {
+		/* we offered actpass and the party's answer fixed the roles: our answer to its
+		 * re-offer states the role we have (an answer never says actpass, RFC 5763 5) */
+		setup = rg_dtls_get_role(wt->dtls) == RG_DTLS_ACTIVE ? RG_DTLS_SETUP_ACTIVE : RG_DTLS_SETUP_PASSIVE;
 	}
 	sdp_attr_add(sm->attrs, "setup", rg_dtls_setup_name(setup));
 	sdp_attr_add(sm->attrs, "rtcp-mux", NULL);
