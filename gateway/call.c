@@ -1,6 +1,8 @@
 #include "call.h"
 #include "codec_neg.h"
 #include "log.h"
+#include "recording.h"
+#include "player.h"
 #include "stats.h"
 #include "sdes.h"
 #include "webrtc.h"
@@ -75,6 +77,8 @@ static void media_free(rg_media *m)
 	if (!m->wrtc_member)
 		rg_webrtc_free(m->wrtc);   /* a BUNDLE member's transport belongs to its owner */
 	rg_sdes_free(m->sdes);
+	rg_player_free(m->player);   /* no worker watches it any more: the call is being freed */
+	g_free(m->rtpp_pts);
 	rg_media_codecs_free(m->codecs);
 	g_free(m->type);
 	g_free(m->proto);
@@ -96,6 +100,7 @@ void rg_call_unref(rg_call *c)
 {
 	if (!g_atomic_int_dec_and_test(&c->ref))
 		return;
+	rg_rec_call_freed(c);   /* the recording's files are finished by its writer thread */
 	for (guint i = 0; i < c->parties->len; i++)
 		party_free(c->parties->pdata[i]);
 	g_ptr_array_free(c->parties, TRUE);
@@ -213,6 +218,8 @@ void rg_call_remove_party(rg_call *c, rg_party *p)
 		retire_stream_sock(c, &m->rtcp);
 		if (m->wrtc && !m->wrtc_member)
 			rg_webrtc_detach(m->wrtc);
+		if (m->player)
+			rg_player_detach(m->player);
 		if (m->peer && m->peer->peer == m)
 			m->peer->peer = NULL;
 		m->peer = NULL;

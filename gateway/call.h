@@ -80,10 +80,12 @@ typedef struct rg_media {
 	struct { uint32_t lsr; int64_t t_us; } sr_sent[4];  /* SRs forwarded to the party */
 	unsigned sr_next;
 	uint8_t rtpp_flags;        /* rtpproxy protocol: this side's session flags (RTPP_F_*, rtpp_cmds.c) */
+	char *rtpp_pts;            /* rtpproxy protocol: the party's c<pt,...> list ("session" of P) */
 	struct rg_webrtc *wrtc;    /* non-NULL: this leg is ICE + DTLS-SRTP, terminated here (webrtc.h) */
 	bool wrtc_member;          /* wrtc is owned by another media of the party (BUNDLE) */
 	struct rg_sdes *sdes;      /* non-NULL: this leg is SDES-SRTP, terminated here (sdes.h) */
 	struct rg_media_codecs *codecs;  /* codec lists and transcoder (codec_neg.h); NULL = untouched */
+	struct rg_player *player;  /* a prompt / DTMF playing to this media's party (player.h) */
 } rg_media;
 
 typedef struct rg_party {
@@ -114,6 +116,8 @@ typedef struct rg_call {
 	GPtrArray *graveyard;      /* rg_party* removed from the call (a fork's leg): freed with the call,
 				    * since the worker may still hold pointers into them until then */
 	bool rtpproxy;             /* created through the rtpproxy protocol (its X deletes only these) */
+	struct rg_rec *rec;        /* recording (recording.h): owned by the call until detached (stop,
+				    * or the call's free), then by the recording writer thread */
 } rg_call;
 
 extern GMutex rg_calls_lock;

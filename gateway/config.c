@@ -25,6 +25,7 @@ enum opt_kind {
 	K_LEVEL,
 	K_FACILITY,
 	K_PATH,      /* char *, made absolute */
+	K_STRING,    /* char *, as given */
 	K_UINT,      /* unsigned in [min, max] */
 	K_SESSIONS,  /* unsigned, "-1" (rtpengine's "unlimited") accepted as 0 */
 	K_THREADS,   /* unsigned, 0 = number of CPUs */
@@ -79,7 +80,12 @@ static const opt_def opt_defs[] = {
 	  "Number of media worker threads (default: number of CPUs)", "INT" },
 	{ "max-sessions", 0, K_SESSIONS, OFF(max_sessions), 0, G_MAXINT,
 	  "Refuse new calls beyond this many (default 0 = unlimited)", "INT" },
-	{ "recording-dir", 0, K_PATH, OFF(recording_dir), 0, 0, "Directory for call recordings (future use)", "DIR" },
+	{ "recording-dir", 0, K_PATH, OFF(recording_dir), 0, 0,
+	  "Directory for call recordings: pcap + a WAV per leg + metadata (default: recording disabled)", "DIR" },
+	{ "recording-method", 0, K_STRING, OFF(recording_method), 0, 0,
+	  "How calls are recorded: only \"pcap\" (files under recording-dir)", "pcap" },
+	{ "recording-format", 0, K_STRING, OFF(recording_format), 0, 0,
+	  "pcap link layer: \"raw\" (IP packets, default) or \"eth\" (Ethernet frames)", "raw|eth" },
 };
 #define N_OPTS G_N_ELEMENTS(opt_defs)
 
@@ -427,6 +433,8 @@ void rg_config_clear(rg_config *cfg)
 	g_free(cfg->log_facility);
 	g_free(cfg->pidfile);
 	g_free(cfg->recording_dir);
+	g_free(cfg->recording_method);
+	g_free(cfg->recording_format);
 	if (cfg->interfaces)
 		g_ptr_array_unref(cfg->interfaces);
 	if (cfg->listen_ng)
@@ -618,6 +626,10 @@ static int apply_scalar(rg_config *cfg, const opt_def *d, const char *label, con
 		}
 		g_free(FIELD(cfg, char *, d->off));
 		FIELD(cfg, char *, d->off) = make_absolute(val);
+		return 0;
+	case K_STRING:
+		g_free(FIELD(cfg, char *, d->off));
+		FIELD(cfg, char *, d->off) = g_strdup(val);
 		return 0;
 	case K_SESSIONS:
 		if (strcmp(val, "-1") == 0) {
@@ -878,6 +890,17 @@ int rg_config_load(rg_config *cfg, int argc, char **argv, char **err)
 	}
 
 	/* cross checks */
+	if (cfg->recording_method && g_ascii_strcasecmp(cfg->recording_method, "pcap") != 0) {
+		set_err(err, "recording-method: '%s' is not supported (only pcap)", cfg->recording_method);
+		ret = -EINVAL;
+		goto out;
+	}
+	if (cfg->recording_format && g_ascii_strcasecmp(cfg->recording_format, "raw") != 0 &&
+	    g_ascii_strcasecmp(cfg->recording_format, "eth") != 0) {
+		set_err(err, "recording-format: '%s' is not raw or eth", cfg->recording_format);
+		ret = -EINVAL;
+		goto out;
+	}
 	if (cfg->port_min >= cfg->port_max) {
 		set_err(err, "--port-min (%u) must be lower than --port-max (%u)", cfg->port_min, cfg->port_max);
 		ret = -EINVAL;

@@ -40,7 +40,9 @@ typedef struct rg_config {
 	unsigned delete_delay;   /* s, default 30 */
 	unsigned num_threads;    /* default: number of online CPUs */
 	unsigned max_sessions;   /* default 0 = unlimited */
-	char *recording_dir;     /* default NULL (future use) */
+	char *recording_dir;     /* default NULL = recording disabled (recording.h) */
+	char *recording_method;  /* rtpengine's name; only "pcap" (default NULL = pcap) */
+	char *recording_format;  /* "raw" (LINKTYPE_RAW, default) or "eth" (Ethernet frames) */
 } rg_config;
 
 /* Parse argv (GOptionContext) and the config file, fill *cfg. Precedence: defaults < config file <

@@ -3,6 +3,7 @@
 #include "log.h"
 #include "ng.h"
 #include "ports.h"
+#include "recording.h"
 #include "rtpp.h"
 #include "stats.h"
 #include "webrtc.h"
@@ -119,6 +120,9 @@ int rg_engine_start(const rg_config *cfg, GMainContext *ctx, char **err)
 	if (ret < 0)
 		return ret;
 	eng.running = true;
+	ret = rg_rec_init(cfg, rg_num_workers, err);   /* nothing without recording-dir */
+	if (ret < 0)
+		return ret;
 	for (guint i = 0; i < cfg->listen_ng->len; i++) {
 		ret = ng_listen(cfg->listen_ng->pdata[i], ctx, err);
 		if (ret < 0)
@@ -148,6 +152,7 @@ void rg_engine_stop(void)
 	if (eng.running)
 		rg_workers_stop();
 	eng.running = false;
+	rg_rec_shutdown();   /* after the workers: nothing is queued any more */
 	if (rg_ifaces) {
 		g_ptr_array_free(rg_ifaces, TRUE);
 		rg_ifaces = NULL;

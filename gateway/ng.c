@@ -58,7 +58,7 @@ static const ng_flag_def flag_defs[] = {
 	F("full-rtcp-attribute", full_rtcp_attribute, "write a=rtcp with address"),
 	F("loop-protect", loop_protect, "mark the SDP and pass marked SDP through untouched"),
 	F("original-sendrecv", original_sendrecv, "keep the direction attribute as given (always done)"),
-	F("record-call", record_call_flag, "recording (not supported yet: reported)"),
+	F("record-call", record_call_flag, "offer/answer: record the call (as record-call=on)"),
 	F("fatal", fatal, "delete: unknown call is an error"),
 	F("all", all, "apply to all participants"),
 	F("fragment", fragment, "trickle-ICE fragment (not supported yet: reported)"),
@@ -197,7 +197,7 @@ static const ng_key_def key_defs[] = {
 	S("ICE", ice, "ICE handling"),
 	S("DTLS", dtls, "DTLS handling"),
 	S("transport-protocol", transport_protocol, "RTP/AVP or RTP/AVPF toward the recipient"),
-	S("record-call", record_call, "recording (not supported yet)"),
+	S("record-call", record_call, "offer/answer: on/yes starts recording the call, off/no stops it"),
 	{ "delete-delay", K_INT, offsetof(ng_req, delete_delay), "seconds before a delete takes effect" },
 	{ "limit", K_INT, offsetof(ng_req, limit), "list: how many call-ids" },
 	{ "flags", K_LIST_FLAGS, 0, "list of flags" },
@@ -216,6 +216,14 @@ static const ng_key_def key_defs[] = {
 	{ "OSRTP", K_UNSUPPORTED, 0, "opportunistic SRTP" },
 	S("ICE-lite", ice_lite, "be an ICE-lite agent: forward (toward the recipient), backward, both, off"),
 	{ "DTLS-fingerprint", K_IGNORE, 0, "accepted" },
+	/* play media / play DTMF: read by their handlers (ng_cmds.c) */
+	{ "file", K_IGNORE, 0, "play media: the audio file (WAV, or <file>.<pt> pre-encoded)" },
+	{ "repeat-times", K_IGNORE, 0, "play media: how many times (default 1; -1 = until stop media)" },
+	{ "code", K_IGNORE, 0, "play DTMF: 0-15 or one of 0-9*#A-D" },
+	{ "digit", K_IGNORE, 0, "play DTMF: same as code" },
+	{ "duration", K_IGNORE, 0, "play DTMF: tone length in ms (100-5000, default 250)" },
+	{ "pause", K_IGNORE, 0, "play DTMF: pause after it in ms (100-5000, default 100)" },
+	{ "volume", K_IGNORE, 0, "play DTMF: level in -dBm0 (default 8)" },
 };
 #undef S
 
@@ -369,12 +377,18 @@ static const ng_cmd_def cmd_defs[] = {
 	{ "query", ng_cmd_query, RG_CTR_NG_QUERIES },
 	{ "list", ng_cmd_list, RG_CTR__MAX },
 	{ "statistics", ng_cmd_statistics, RG_CTR__MAX },
+	{ "start recording", ng_cmd_start_recording, RG_CTR__MAX },
+	{ "stop recording", ng_cmd_stop_recording, RG_CTR__MAX },
+	{ "pause recording", ng_cmd_pause_recording, RG_CTR__MAX },
+	{ "play media", ng_cmd_play_media, RG_CTR__MAX },
+	{ "stop media", ng_cmd_stop_media, RG_CTR__MAX },
+	{ "play DTMF", ng_cmd_play_dtmf, RG_CTR__MAX },
 };
 
 static const char *const unsupported_cmds[] = {
-	"start recording", "stop recording", "pause recording", "block DTMF", "unblock DTMF",
+	"block DTMF", "unblock DTMF",
 	"block media", "unblock media", "silence media", "unsilence media", "start forwarding",
-	"stop forwarding", "play media", "stop media", "play DTMF", "publish", "subscribe request",
+	"stop forwarding", "publish", "subscribe request",
 	"subscribe answer", "unsubscribe",
 };
 

@@ -66,7 +66,15 @@ const char *ng_cmd_answer(ng_req *r, be_buf *reply);
 const char *ng_cmd_delete(ng_req *r, be_buf *reply);
 const char *ng_cmd_query(ng_req *r, be_buf *reply);
 const char *ng_cmd_list(ng_req *r, be_buf *reply);
+/* Prompts and DTMF (player.h): play media / stop media to a participant, play DTMF from one. */
+const char *ng_cmd_play_media(ng_req *r, be_buf *reply);
+const char *ng_cmd_stop_media(ng_req *r, be_buf *reply);
+const char *ng_cmd_play_dtmf(ng_req *r, be_buf *reply);
 const char *ng_cmd_statistics(ng_req *r, be_buf *reply);
+/* Recording (recording.h): start (or resume), stop, pause the call's recording. */
+const char *ng_cmd_start_recording(ng_req *r, be_buf *reply);
+const char *ng_cmd_stop_recording(ng_req *r, be_buf *reply);
+const char *ng_cmd_pause_recording(ng_req *r, be_buf *reply);
 
 /* Statistics of a call as in rtpengine's query reply (created, last signal, SSRC, tags, totals). */
 void ng_stats_call(be_buf *b, rg_call *c);

@@ -3,6 +3,9 @@
 #include "ng.h"
 #include "codec_neg.h"
 #include "log.h"
+#include "player.h"
+#include "recording.h"
+#include "rg_dtmf.h"
 #include "sdp_rewrite.h"
 #include "sdes.h"
 #include "webrtc.h"
@@ -10,6 +13,8 @@
 #include "worker.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 static int family_of(const char *addrtype)
@@ -208,9 +213,6 @@ static const char *check_common(ng_req *r, sdp_session **sdp, bool need_sdp)
 	if (rg_str_is_set(r->ice) && !rg_str_eq_c(r->ice, "remove") && !rg_str_eq_c(r->ice, "default") &&
 	    !rg_str_eq_c(r->ice, "force"))
 		ng_warn(r, "ICE=" RG_STR_FMT " not supported yet: treated as ICE=force", RG_STR_ARG(r->ice));
-	if (r->record_call_flag || (rg_str_is_set(r->record_call) &&
-				    (rg_str_eq_c(r->record_call, "on") || rg_str_eq_c(r->record_call, "yes"))))
-		ng_warn(r, "call recording is not supported yet");
 	if (r->fragment)
 		ng_warn(r, "trickle-ICE fragments are not supported yet");
 	return NULL;
@@ -250,6 +252,33 @@ static rg_party *offer_peer(rg_call *c, rg_party *from, const char *to_tag, cons
 	to->peer = from;
 	from->peer = to;
 	return to;
+}
+
+/* record-call (the key: on/yes or off/no; the flag: on) and metadata of an offer or answer,
+ * call lock held, once its SDP is taken: recording started or stopped; a renegotiation makes a
+ * running recording look its payload types up again. */
+static void sdp_recording(rg_call *c, ng_req *r)
+{
+	if (rg_str_is_set(r->metadata)) {
+		g_free(c->metadata);
+		c->metadata = rg_str_dup(r->metadata);
+	}
+	rg_rec_sdp_changed(c);
+	bool on = r->record_call_flag, off = false;
+	if (rg_str_is_set(r->record_call)) {
+		on = rg_str_eq_c(r->record_call, "on") || rg_str_eq_c(r->record_call, "yes");
+		off = rg_str_eq_c(r->record_call, "off") || rg_str_eq_c(r->record_call, "no");
+		if (!on && !off)
+			ng_warn(r, "record-call=" RG_STR_FMT " ignored (on, yes, off or no)", RG_STR_ARG(r->record_call));
+	}
+	if (on) {
+		char *e = NULL;
+		if (rg_rec_start(c, NULL, &e) < 0)
+			ng_warn(r, "call not recorded: %s", e);
+		g_free(e);
+	} else if (off) {
+		rg_rec_stop(c, NULL);
+	}
 }
 
 const char *ng_cmd_offer(ng_req *r, be_buf *reply)
@@ -325,6 +354,7 @@ const char *ng_cmd_offer(ng_req *r, be_buf *reply)
 	if (!out)
 		goto unlock;
 	be_kv_cstr(reply, "sdp", out);
+	sdp_recording(c, r);
 	rg_clog(RG_LOG_INFO, call_id, "offer from %s: %u media", from_tag, sdp->media->len);
 unlock:
 	g_mutex_unlock(&c->lock);
@@ -426,6 +456,7 @@ const char *ng_cmd_answer(ng_req *r, be_buf *reply)
 	if (!out)
 		goto unlock;
 	be_kv_cstr(reply, "sdp", out);
+	sdp_recording(c, r);
 	c->answered = true;
 	answerer->answered = true;
 	rg_clog(RG_LOG_INFO, call_id, "answer from %s to %s: %u media", to_tag, from_tag, sdp->media->len);
@@ -537,6 +568,83 @@ const char *ng_cmd_query(ng_req *r, be_buf *reply)
 	return NULL;
 }
 
+/* ---- start / stop / pause recording (recording.h): the whole call, whatever tags are given ---- */
+
+static rg_call *recording_call(ng_req *r, const char **err)
+{
+	if (!rg_str_is_set(r->call_id)) {
+		*err = "No call-id in message";
+		return NULL;
+	}
+	if (!rg_rec_enabled()) {
+		*err = "Recording not configured (no recording-dir)";
+		return NULL;
+	}
+	char *cid = rg_str_dup(r->call_id);
+	rg_call *c = rg_call_get(cid);
+	g_free(cid);
+	if (!c)
+		*err = "Unknown call-id";
+	return c;
+}
+
+const char *ng_cmd_start_recording(ng_req *r, be_buf *reply)
+{
+	static char errbuf[300];   /* main thread only: the reply is built before the next request */
+	const char *err = NULL;
+	rg_call *c = recording_call(r, &err);
+	if (!c)
+		return err;
+	g_mutex_lock(&c->lock);
+	if (rg_str_is_set(r->metadata)) {
+		g_free(c->metadata);
+		c->metadata = rg_str_dup(r->metadata);
+	}
+	char *e = NULL;
+	if (rg_rec_start(c, NULL, &e) < 0) {
+		snprintf(errbuf, sizeof(errbuf), "Failed to start recording: %s", e);
+		err = errbuf;
+	}
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+	g_free(e);
+	return err;
+}
+
+const char *ng_cmd_stop_recording(ng_req *r, be_buf *reply)
+{
+	const char *err = NULL;
+	rg_call *c = recording_call(r, &err);
+	if (!c)
+		return err;
+	char *why = NULL;
+	g_mutex_lock(&c->lock);
+	bool was = rg_rec_stop(c, &why);
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+	if (!was)
+		ng_warn(r, "Call is not being recorded");
+	else if (why)
+		ng_warn(r, "Recording had stopped on an error: %s", why);
+	g_free(why);
+	return NULL;
+}
+
+const char *ng_cmd_pause_recording(ng_req *r, be_buf *reply)
+{
+	const char *err = NULL;
+	rg_call *c = recording_call(r, &err);
+	if (!c)
+		return err;
+	g_mutex_lock(&c->lock);
+	bool was = rg_rec_pause(c);
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+	if (!was)
+		ng_warn(r, "Call is not being recorded");
+	return NULL;
+}
+
 const char *ng_cmd_list(ng_req *r, be_buf *reply)
 {
 	int64_t limit = r->limit >= 0 ? r->limit : 32;
@@ -583,5 +691,177 @@ const char *ng_cmd_statistics(ng_req *r, be_buf *reply)
 	}
 	be_close(reply);
 	be_close(reply);
+	return NULL;
+}
+
+/* ---- play media, stop media, play DTMF (ng-protocol 6.6; player.c) ---- */
+
+/* The participant a play command names (label, then from-tag), with the call locked; NULL with
+ * *err. The caller unlocks and unrefs *cp. */
+static rg_party *participant(ng_req *r, rg_call **cp, const char **err)
+{
+	if (!rg_str_is_set(r->call_id)) {
+		*err = "No call-id in message";
+		return NULL;
+	}
+	char *cid = rg_str_dup(r->call_id);
+	rg_call *c = rg_call_get(cid);
+	g_free(cid);
+	if (!c) {
+		*err = "Unknown call-id";
+		return NULL;
+	}
+	g_mutex_lock(&c->lock);
+	rg_party *p = NULL;
+	for (guint i = 0; rg_str_is_set(r->label) && !p && i < c->parties->len; i++) {
+		rg_party *q = c->parties->pdata[i];
+		if (q->label && rg_str_eq_c(r->label, q->label))
+			p = q;
+	}
+	if (!p && rg_str_is_set(r->from_tag)) {
+		char *tag = rg_str_dup(r->from_tag);
+		p = rg_party_find(c, tag);
+		g_free(tag);
+	}
+	if (!p) {
+		g_mutex_unlock(&c->lock);
+		rg_call_unref(c);
+		*err = rg_str_is_set(r->label) || rg_str_is_set(r->from_tag) ? "No such participant"
+									: "No participant party specified";
+		return NULL;
+	}
+	*cp = c;
+	return p;
+}
+
+static void participant_done(rg_call *c)
+{
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+}
+
+const char *ng_cmd_play_media(ng_req *r, be_buf *reply)
+{
+	rg_str file;
+	if (!be_dict_str(r->dict, "file", &file) || !file.len) {
+		if (be_dict_get(r->dict, "blob") || be_dict_get(r->dict, "db-id"))
+			return "Only 'file' media is supported by rtpgate";
+		return "No media file specified";
+	}
+	int64_t repeat = 1;
+	if (be_dict_get(r->dict, "repeat-times") && (!be_dict_int(r->dict, "repeat-times", &repeat) || repeat < -1))
+		return "Invalid 'repeat-times'";
+	rg_call *c;
+	const char *err = NULL;
+	rg_party *p = participant(r, &c, &err);
+	if (!p)
+		return err;
+	char *path = rg_str_dup(file), *why = NULL;
+	unsigned dur = 0, n = 0;
+	for (guint i = 0; i < p->medias->len; i++) {
+		rg_media *m = p->medias->pdata[i];
+		if (!m->rtp.sock || m->rejected || !m->type || strcmp(m->type, "audio"))
+			continue;
+		g_free(why);
+		why = NULL;
+		if (rg_player_play_file(m, path, NULL, repeat == 0 ? 1 : (int)repeat, &dur, &why))
+			n++;
+	}
+	participant_done(c);
+	if (!n) {
+		static __thread char msg[256];
+		snprintf(msg, sizeof(msg), "Failed to start media playback: %s", why ? why : "no audio media");
+		g_free(why);
+		g_free(path);
+		return msg;
+	}
+	g_free(why);
+	g_free(path);
+	be_kv_cstr(reply, "result", "ok");
+	be_kv_int(reply, "duration", dur);
+	return NULL;
+}
+
+const char *ng_cmd_stop_media(ng_req *r, be_buf *reply)
+{
+	rg_call *c;
+	const char *err = NULL;
+	rg_party *p = participant(r, &c, &err);
+	if (!p)
+		return err;
+	unsigned n = 0;
+	for (guint i = 0; i < p->medias->len; i++)
+		n += rg_player_stop(p->medias->pdata[i]);
+	participant_done(c);
+	if (!n)
+		return "Not currently playing media";
+	be_kv_cstr(reply, "result", "ok");
+	return NULL;
+}
+
+/* "code"/"digit": 0-15, or one character of 0-9*#A-D */
+static int dtmf_char(const be_node *n)
+{
+	if (!n)
+		return -1;
+	if (n->type == BE_STR && n->str.len == 1)
+		return rg_te_char_to_event(n->str.s[0]) >= 0 ? toupper((unsigned char)n->str.s[0]) : -1;
+	int64_t v;
+	if (!be_node_int(n, &v) || v < 0 || v > 15)
+		return -1;
+	return rg_te_event_to_char((uint8_t)v);
+}
+
+static bool ms_in(ng_req *r, const char *key, int64_t def, int64_t *out)
+{
+	*out = def;
+	if (!be_dict_get(r->dict, key))
+		return true;
+	return be_dict_int(r->dict, key, out) && *out >= 100 && *out <= 5000;
+}
+
+const char *ng_cmd_play_dtmf(ng_req *r, be_buf *reply)
+{
+	const be_node *code = be_dict_get(r->dict, "code");
+	if (!code)
+		code = be_dict_get(r->dict, "digit");
+	if (!code)
+		return "No DTMF code specified";
+	int ch = dtmf_char(code);
+	if (ch <= 0)
+		return "Invalid DTMF code";
+	int64_t duration, pause, volume = 8;
+	if (!ms_in(r, "duration", 250, &duration) || !ms_in(r, "pause", 100, &pause))
+		return "Invalid DTMF duration or pause (100-5000 ms)";
+	if (be_dict_get(r->dict, "volume") && !be_dict_int(r->dict, "volume", &volume))
+		return "Invalid DTMF volume";
+	if (volume < 0)
+		volume = -volume;
+	rg_call *c;
+	const char *err = NULL;
+	rg_party *p = participant(r, &c, &err);
+	if (!p)
+		return err;
+	/* the participant is the source: the digit goes to the other party, in the stream it gets */
+	char digits[2] = { (char)ch, 0 }, *why = NULL;
+	unsigned n = 0;
+	for (guint i = 0; i < p->medias->len && !n; i++) {
+		rg_media *m = p->medias->pdata[i], *to = m->peer;
+		if (!to || !to->rtp.sock || to->rejected || !m->type || strcmp(m->type, "audio"))
+			continue;
+		g_free(why);
+		why = NULL;
+		if (rg_player_play_dtmf(to, digits, (unsigned)duration, (unsigned)pause, -(int)volume, &why))
+			n++;
+	}
+	participant_done(c);
+	if (!n) {
+		static __thread char msg[256];
+		snprintf(msg, sizeof(msg), "Failed to inject DTMF: %s", why ? why : "no audio media");
+		g_free(why);
+		return msg;
+	}
+	g_free(why);
+	be_kv_cstr(reply, "result", "ok");
 	return NULL;
 }

@@ -1,6 +1,8 @@
 #include "relay.h"
 #include "codec_neg.h"
 #include "log.h"
+#include "player.h"
+#include "recording.h"
 #include "transcode.h"
 #include "rtp.h"
 #include "sdes.h"
@@ -230,9 +232,15 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 		st->packets++;
 		st->bytes += len;
 		st->last_packet = now.tv_sec;
+		if (call->rec)   /* plain RTP/RTCP (after SDES unprotect) into the recording ring */
+			rg_rec_packet(w, call->rec, m, p, len, is_rtcp, &ctx->from[i], s);
 
 		if (!peer || peer->rejected) {
 			w->ctr[RG_CTR_DROP_NO_PEER]++;
+			continue;
+		}
+		if (rg_player_active(peer)) {
+			w->ctr[RG_CTR_DROP_MUTED]++;   /* a prompt plays to the peer's party */
 			continue;
 		}
 		if (m->codecs && m->codecs->xc) {
@@ -316,9 +324,15 @@ void rg_relay_forward(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, size_
 	st->packets++;
 	st->bytes += len;
 	st->last_packet = now.tv_sec;
+	if (m->party->call->rec)   /* a WebRTC leg's packet, after SRTP unprotect */
+		rg_rec_packet(w, m->party->call->rec, m, buf, len, is_rtcp, NULL, NULL);
 	rg_media *peer = m->peer;
 	if (!peer || peer->rejected) {
 		w->ctr[RG_CTR_DROP_NO_PEER]++;
+		return;
+	}
+	if (rg_player_active(peer)) {
+		w->ctr[RG_CTR_DROP_MUTED]++;
 		return;
 	}
 	if (m->codecs && m->codecs->xc) {

@@ -43,10 +43,11 @@ enum rtpp_ecode {
 	RTPP_E_RADDR = 32,        /* R<addr> is not an address */
 	RTPP_E_RADDR_ROUTE = 33,  /* no route to R<addr> */
 	RTPP_E_RADDR_LOCAL = 34,  /* the local address routing to R<addr> is not one of our interfaces */
+	RTPP_E_NOCODECS = 35,     /* P with "session" but no c<list> was given for that leg */
 	RTPP_E_FAMILY = 36,       /* no interface of the stream's address family */
 	RTPP_E_ADDR = 37,         /* remote address or port of U/L unusable */
 	RTPP_E_NOSESSION = 50,    /* session not found */
-	RTPP_E_PLAY = 60,         /* playback failed (P, S: not supported yet) */
+	RTPP_E_PLAY = 60,         /* playback failed: no such call/leg, prompt missing or not audio */
 	RTPP_E_QUERY = 62,        /* Q: unknown or unsupported counter */
 	RTPP_E_COPY = 65,         /* copy/record failed (R, C, N: not supported yet) */
 	RTPP_E_STATS = 68,        /* G: unknown counter */

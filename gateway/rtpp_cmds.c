@@ -4,7 +4,9 @@
 #include "rtpp.h"
 #include "call.h"
 #include "log.h"
+#include "player.h"
 #include "ports.h"
+#include "recording.h"
 #include "stats.h"
 
 #include <arpa/inet.h>
@@ -27,8 +29,10 @@ const char *const rtpp_capabilities[] = {
 	"20050322",   /* several streams per call (medianum) */
 	"20060704",   /* VF itself (extra parameter to V) */
 	"20080403",   /* Q */
+	"20081102",   /* c<pts> in U/L: kept per leg, the "session" codec list of P */
 	"20141004",   /* G */
 	"20150330",   /* N modifier: a new port on U/L */
+	"20200226",   /* N: stop recording */
 	NULL,
 };
 
@@ -563,6 +567,10 @@ static int cmd_ul(const rtpp_cmd *cm, GString *out, rtpp_res *r, bool lookup)
 	ma->dir = hold ? SDP_INACTIVE : SDP_SENDRECV;
 	rg_media_set_endpoints(ma, &rtp, &rtcp);
 	ma->rtpp_flags |= m.weak ? RTPP_F_WEAK : RTPP_F_STRONG;
+	if (rg_str_is_set(m.codecs)) {
+		g_free(ma->rtpp_pts);
+		ma->rtpp_pts = rg_str_dup(m.codecs);
+	}
 	if (lookup) {
 		c->answered = true;
 		author->answered = true;
@@ -898,30 +906,153 @@ static int cmd_delete_all(const rtpp_cmd *cm, GString *out, rtpp_res *r)
 	return RTPP_OK;
 }
 
-/* ---- not supported yet: P, S, R, C, N ---- */
+/* ---- P, S: prompts and music on hold (player.c) ---- */
 
+/* The media of the party a P or S command plays to: the first tag's party (or the peer of the
+ * second tag's), its medianum-th media or all (medianum 0). Call lock held. */
+static rg_party *play_target(rg_call *c, const rtpp_cmd *cm, unsigned tag_arg, unsigned *n)
+{
+	rtpp_tag t1, t2 = { RG_STR_NULL, 0 };
+	if (!rtpp_tag_parse(cm->arg[tag_arg], &t1) ||
+	    (cm->argc > tag_arg + 1 && !rtpp_tag_parse(cm->arg[tag_arg + 1], &t2)))
+		return NULL;
+	char *ta = rg_str_dup(t1.tag), *tb = rg_str_dup(t2.tag);
+	rg_party *p = rg_party_find(c, ta);
+	if (!p && tb) {
+		rg_party *q = rg_party_find(c, tb);
+		p = q ? q->peer : NULL;
+	}
+	g_free(ta);
+	g_free(tb);
+	*n = t1.medianum;
+	return p;
+}
+
+/* P[count] callid prompt codecs tag1 [tag2] (ref 4.4): play to the first tag's party. */
 static int cmd_play(const rtpp_cmd *cm, GString *out, rtpp_res *r)
 {
 	r->call_id = rg_str_dup(cm->arg[0]);
+	int count = 1;
 	if (cm->mods.len) {
 		const char *s = cm->mods.s, *end = s + cm->mods.len;
-		if (*s == '-')
+		bool neg = *s == '-';
+		if (neg)
 			s++;
-		if (s == end)
+		if (s == end || end - s > 6)
 			return fail(r, RTPP_E_P_COUNT, "P count is not a number");
-		for (; s < end; s++)
+		count = 0;
+		for (; s < end; s++) {
 			if (!is_digit((unsigned char)*s))
 				return fail(r, RTPP_E_P_COUNT, "P count is not a number");
+			count = count * 10 + (*s - '0');
+		}
+		if (neg)
+			count = -1;   /* until S */
 	}
-	return fail(r, RTPP_E_PLAY, "P (play prompt / music on hold) is not supported yet");
+	rtpp_tag tcheck;
+	if (!rtpp_tag_parse(cm->arg[3], &tcheck))
+		return fail(r, RTPP_E_SYNTAX, "bad tag");
+	rg_call *c = rg_call_get(r->call_id);
+	if (!c)
+		return fail(r, RTPP_E_NOSESSION, "play: no such call");
+	char *prompt = rg_str_dup(cm->arg[1]), *codecs = rg_str_dup(cm->arg[2]);
+	bool session = strcmp(codecs, "session") == 0;
+	unsigned n = 0, played = 0, dur = 0;
+	int e = RTPP_OK;
+	char *why = NULL;
+	g_mutex_lock(&c->lock);
+	rg_party *p = play_target(c, cm, 3, &n);
+	for (guint i = 0; p && i < p->medias->len && e == RTPP_OK; i++) {
+		rg_media *m = p->medias->pdata[i];
+		if ((n && m->index != n) || !m->rtp.sock)
+			continue;
+		if (count == 0) {
+			rg_player_stop(m);   /* "only stop what plays" */
+			played++;
+			continue;
+		}
+		if (session && !m->rtpp_pts) {
+			e = RTPP_E_NOCODECS;
+			why = g_strdup("no codec list (c modifier) was given for that leg");
+			break;
+		}
+		if (!rg_player_play_file(m, prompt, session ? m->rtpp_pts : codecs, count, &dur, &why))
+			e = RTPP_E_PLAY;
+		else
+			played++;
+	}
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+	if (e == RTPP_OK && !played) {
+		e = RTPP_E_PLAY;
+		why = g_strdup("no such leg (tags or medianum)");
+	}
+	if (e != RTPP_OK)
+		e = fail(r, e, "play %s: %s", prompt, why);
+	else
+		g_string_append(out, "0\n");
+	g_free(why);
+	g_free(prompt);
+	g_free(codecs);
+	return e;
 }
 
+/* S callid tag1 [tag2]: stop what plays to the first tag's party. */
 static int cmd_noplay(const rtpp_cmd *cm, GString *out, rtpp_res *r)
 {
 	r->call_id = rg_str_dup(cm->arg[0]);
-	return fail(r, RTPP_E_PLAY, "S (stop playing) is not supported yet");
+	rg_call *c = rg_call_get(r->call_id);
+	if (!c)
+		return fail(r, RTPP_E_NOSESSION, "stop play: no such call");
+	unsigned n = 0;
+	g_mutex_lock(&c->lock);
+	rg_party *p = play_target(c, cm, 1, &n);
+	for (guint i = 0; p && i < p->medias->len; i++) {
+		rg_media *m = p->medias->pdata[i];
+		if (!n || m->index == n)
+			rg_player_stop(m);
+	}
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+	if (!p)
+		return fail(r, RTPP_E_NOSESSION, "stop play: tags do not match the call");
+	g_string_append(out, "0\n");
+	return RTPP_OK;
 }
 
+/* R, C, N (recording.h): they act on the whole call (every media, both legs) once either tag
+ * names one of its parties. The call, referenced and locked; NULL with *e set. */
+static rg_call *recorded_call(const rtpp_cmd *cm, unsigned tag_arg, rtpp_res *r, int *e)
+{
+	rtpp_tag t1, t2 = { RG_STR_NULL, 0 };
+	if (!rtpp_tag_parse(cm->arg[tag_arg], &t1) ||
+	    (cm->argc > tag_arg + 1 && !rtpp_tag_parse(cm->arg[tag_arg + 1], &t2))) {
+		*e = fail(r, RTPP_E_SYNTAX, "bad tag");
+		return NULL;
+	}
+	rg_call *c = rg_call_get(r->call_id);
+	if (!c) {
+		*e = fail(r, RTPP_E_NOSESSION, "%c: no such call", cm->op);
+		return NULL;
+	}
+	char *ta = rg_str_dup(t1.tag), *tb = rg_str_dup(t2.tag);
+	g_mutex_lock(&c->lock);
+	bool ok = rg_party_find(c, ta) || (tb && rg_party_find(c, tb));
+	g_free(ta);
+	g_free(tb);
+	if (!ok) {
+		g_mutex_unlock(&c->lock);
+		rg_call_unref(c);
+		*e = fail(r, RTPP_E_NOSESSION, "%c: tags do not match the call", cm->op);
+		return NULL;
+	}
+	return c;
+}
+
+/* R[s] callid from_tag [to_tag]: record the call (s, Sippy's single-file mode, is what rtpgate
+ * always does: one pcap for both legs). C[s] callid target from_tag [to_tag]: the same recording,
+ * named after target's file name (inside recording-dir); a remote target (udp:host:port,
+ * host:port: Sippy streams the copy there) is not supported: E65. */
 static int cmd_record(const rtpp_cmd *cm, GString *out, rtpp_res *r)
 {
 	r->call_id = rg_str_dup(cm->arg[0]);
@@ -929,17 +1060,60 @@ static int cmd_record(const rtpp_cmd *cm, GString *out, rtpp_res *r)
 		return fail(r, RTPP_E_REC_MOD, "bad %c modifier", cm->op);
 	if (cm->mods.len && upper(cm->mods.s[0]) != 'S')
 		return fail(r, RTPP_E_REC_MOD2, "bad %c modifier", cm->op);
-	return fail(r, RTPP_E_COPY, "%c (%s) is not supported yet", cm->op,
-		    cm->op == 'R' ? "record" : "copy");
+	if (!rg_rec_enabled())
+		return fail(r, RTPP_E_COPY, "%c: recording not configured (no recording-dir)", cm->op);
+	char *hint = NULL;
+	if (cm->op == 'C') {
+		rg_str t = cm->arg[1];
+		if (memchr(t.s, ':', t.len))
+			return fail(r, RTPP_E_COPY, "C: copying to a remote address (%.*s) is not supported; "
+				    "give a file name", (int)MIN(t.len, 60), t.s);
+		hint = rg_str_dup(t);
+	}
+	int e;
+	rg_call *c = recorded_call(cm, cm->op == 'C' ? 2 : 1, r, &e);
+	if (!c) {
+		g_free(hint);
+		return e;
+	}
+	char *why = NULL;
+	int ret = rg_rec_start(c, hint, &why);
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+	g_free(hint);
+	if (ret < 0) {
+		e = fail(r, RTPP_E_COPY, "%c: %s", cm->op, why);
+		g_free(why);
+		return e;
+	}
+	g_string_append(out, "0\n");
+	return RTPP_OK;
 }
 
+/* N[a] callid from_tag [to_tag]: stop recording the call (a: every session; always the case). */
 static int cmd_norecord(const rtpp_cmd *cm, GString *out, rtpp_res *r)
 {
 	r->call_id = rg_str_dup(cm->arg[0]);
 	for (size_t i = 0; i < cm->mods.len; i++)
 		if (upper(cm->mods.s[i]) != 'A')
 			return fail(r, RTPP_E_REC_MOD2, "bad N modifier '%c'", cm->mods.s[i]);
-	return fail(r, RTPP_E_COPY, "N (stop recording) is not supported yet");
+	if (!rg_rec_enabled())
+		return fail(r, RTPP_E_COPY, "N: recording not configured (no recording-dir)");
+	int e;
+	rg_call *c = recorded_call(cm, 1, r, &e);
+	if (!c)
+		return e;
+	char *why = NULL;
+	bool was = rg_rec_stop(c, &why);
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+	if (!was)
+		rg_clog(RG_LOG_INFO, r->call_id, "rtpproxy N: the call was not being recorded");
+	else if (why)
+		rg_clog(RG_LOG_WARN, r->call_id, "rtpproxy N: the recording had stopped on an error: %s", why);
+	g_free(why);
+	g_string_append(out, "0\n");
+	return RTPP_OK;
 }
 
 /* ---- dispatch: one table (ref 4) ---- */

@@ -34,7 +34,12 @@
 	X(DROP_NO_PEER, "drop-no-peer", "dropped: no destination yet") \
 	X(DROP_SEND, "drop-send", "dropped: send error") \
 	X(DROP_SRTP, "drop-srtp", "dropped: SRTP/SRTCP authentication or replay") \
-	X(DTLS_FAILED, "dtls-failed", "DTLS handshakes failed (fingerprint mismatch, timeout, alert)")
+	X(DROP_MUTED, "drop-muted", "dropped: toward a party a prompt plays to") \
+	X(PROMPTS, "prompts", "prompts, music on hold and DTMF played") \
+	X(DTLS_FAILED, "dtls-failed", "DTLS handshakes failed (fingerprint mismatch, timeout, alert)") \
+	X(REC_PACKETS, "recording-packets", "packets copied for recording") \
+	X(REC_DROPS, "recording-drops", "packets not recorded: the recording ring was full") \
+	X(REC_ERRORS, "recording-errors", "recordings refused or stopped by a file error (full disk, permissions)")
 
 enum rg_ctr {
 #define RG_CTR_ENUM(id, name, desc) RG_CTR_##id,

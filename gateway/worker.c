@@ -1,6 +1,7 @@
 #include "worker.h"
 #include "call.h"
 #include "log.h"
+#include "player.h"
 #include "relay.h"
 #include "rg_ice.h"
 #include "webrtc.h"
@@ -56,36 +57,57 @@ static void ice_poll_del(void *pctx, int fd, rg_ice_io *io)
 
 static const rg_ice_poll_ops ice_ops = { ice_poll_add, ice_poll_del };
 
-/* DTLS handshakes of this worker's WebRTC legs: start when ICE is up, retransmit on time. Returns
- * the ms until the next deadline (-1: none). */
-static int run_dtls(rg_worker *w)
+/* Objects the worker drives by time (DTLS handshakes of WebRTC legs, players): tick each one
+ * without holding pending_lock (a tick takes the call lock, and signalling adds objects under
+ * the call lock); an object whose tick returns < 0 is let go. Returns the ms until the next
+ * deadline (-1: none). */
+typedef int (*watch_tick_fn)(void *obj, rg_worker *w);
+typedef void (*watch_unwatch_fn)(void *obj);
+
+static int run_watched(rg_worker *w, GPtrArray **listp, watch_tick_fn tick, watch_unwatch_fn unwatch)
 {
 	int next = -1;
 	g_mutex_lock(&w->pending_lock);
-	if (w->dtls_pending->len == 0) {
+	if ((*listp)->len == 0) {
 		g_mutex_unlock(&w->pending_lock);
 		return -1;
 	}
-	GPtrArray *list = w->dtls_pending;
-	w->dtls_pending = g_ptr_array_new();
+	GPtrArray *list = *listp;
+	*listp = g_ptr_array_new();
 	g_mutex_unlock(&w->pending_lock);
 	GPtrArray *keep = g_ptr_array_new();
 	for (guint i = 0; i < list->len; i++) {
-		rg_webrtc *wt = list->pdata[i];
-		int t = rg_webrtc_dtls_tick(wt);
+		int t = tick(list->pdata[i], w);
 		if (t >= 0) {
-			g_ptr_array_add(keep, wt);
+			g_ptr_array_add(keep, list->pdata[i]);
 			if (next < 0 || t < next)
 				next = t;
 		} else {
-			rg_webrtc_unwatch(wt);
+			unwatch(list->pdata[i]);
 		}
 	}
 	g_ptr_array_free(list, TRUE);
 	g_mutex_lock(&w->pending_lock);
-	g_ptr_array_extend_and_steal(w->dtls_pending, keep);   /* frees keep */
+	g_ptr_array_extend_and_steal(*listp, keep);   /* frees keep */
 	g_mutex_unlock(&w->pending_lock);
 	return next;
+}
+
+static int dtls_tick(void *wt, rg_worker *w)
+{
+	return rg_webrtc_dtls_tick(wt);
+}
+
+static int player_tick(void *p, rg_worker *w)
+{
+	return rg_player_tick(p, w);
+}
+
+static void unwatch_all(GPtrArray *list, watch_unwatch_fn unwatch)
+{
+	for (guint i = 0; i < list->len; i++)
+		unwatch(list->pdata[i]);
+	g_ptr_array_set_size(list, 0);
 }
 
 static gpointer worker_main(gpointer data)
@@ -95,7 +117,10 @@ static gpointer worker_main(gpointer data)
 	rg_relay_ctx *ctx = rg_relay_ctx_new(w);
 	__atomic_store_n(&w->ice_loop, rg_ice_loop_new(&ice_ops, w), __ATOMIC_RELEASE);
 	while (!w->stop) {
-		int dt = run_dtls(w);
+		int dt = run_watched(w, &w->dtls_pending, dtls_tick, (watch_unwatch_fn)rg_webrtc_unwatch);
+		int pt = run_watched(w, &w->players, player_tick, (watch_unwatch_fn)rg_player_unwatch);
+		if (pt >= 0 && (dt < 0 || pt < dt))
+			dt = pt;
 		int timeout = rg_ice_loop_before_wait(w->ice_loop, dt >= 0 && dt < 1000 ? dt : 1000);
 		int n = epoll_wait(w->epfd, ev, G_N_ELEMENTS(ev), timeout);
 		if (n < 0) {
@@ -122,9 +147,8 @@ static gpointer worker_main(gpointer data)
 		free_retired(w);
 	}
 	free_retired(w);
-	for (guint i = 0; i < w->dtls_pending->len; i++)
-		rg_webrtc_unwatch(w->dtls_pending->pdata[i]);
-	g_ptr_array_set_size(w->dtls_pending, 0);
+	unwatch_all(w->dtls_pending, (watch_unwatch_fn)rg_webrtc_unwatch);
+	unwatch_all(w->players, (watch_unwatch_fn)rg_player_unwatch);
 	/* agents retired at shutdown are freed by one more pass */
 	rg_ice_loop_before_wait(w->ice_loop, 0);
 	rg_ice_loop_free(w->ice_loop);
@@ -153,6 +177,7 @@ int rg_workers_start(unsigned n, char **err)
 		w->retired = g_ptr_array_new();
 		g_mutex_init(&w->pending_lock);
 		w->dtls_pending = g_ptr_array_new();
+		w->players = g_ptr_array_new();
 		char name[32];
 		snprintf(name, sizeof(name), "rg-worker-%u", i);
 		w->thread = g_thread_new(name, worker_main, w);
@@ -185,6 +210,7 @@ void rg_workers_stop(void)
 		g_ptr_array_free(w->retired, TRUE);
 		g_mutex_clear(&w->retire_lock);
 		g_ptr_array_free(w->dtls_pending, TRUE);
+		g_ptr_array_free(w->players, TRUE);
 		g_mutex_clear(&w->pending_lock);
 	}
 	/* Counters are kept: fold them into the global array before the workers go. */
@@ -217,6 +243,14 @@ void rg_worker_watch_dtls(rg_worker *w, rg_webrtc *wt)
 {
 	g_mutex_lock(&w->pending_lock);
 	g_ptr_array_add(w->dtls_pending, wt);
+	g_mutex_unlock(&w->pending_lock);
+	wake(w);
+}
+
+void rg_worker_watch_player(rg_worker *w, struct rg_player *p)
+{
+	g_mutex_lock(&w->pending_lock);
+	g_ptr_array_add(w->players, p);
 	g_mutex_unlock(&w->pending_lock);
 	wake(w);
 }

@@ -30,6 +30,7 @@ typedef struct rg_worker {
 	struct rg_ice_loop *ice_loop;  /* libnice timers and ICE sockets of this worker's calls */
 	GMutex pending_lock;
 	GPtrArray *dtls_pending; /* rg_webrtc* whose DTLS handshake the worker drives (timers, start) */
+	GPtrArray *players;      /* rg_player* sending prompts/DTMF (20 ms timers); under pending_lock */
 	uint64_t ctr[RG_CTR__MAX] __attribute__((aligned(64)));  /* written only by this worker */
 } rg_worker;
 
@@ -44,5 +45,9 @@ int rg_worker_add_sock(rg_worker *w, struct rg_sock *s);
 void rg_worker_retire_sock(rg_worker *w, struct rg_sock *s);
 /* Hand a WebRTC leg to its worker until its DTLS handshake is done (holds a call reference). */
 void rg_worker_watch_dtls(rg_worker *w, struct rg_webrtc *wt);
+struct rg_player;
+/* Hand a player to its worker until it is done or detached (the caller took a call reference for
+ * it, which rg_player_unwatch drops). */
+void rg_worker_watch_player(rg_worker *w, struct rg_player *p);
 
 #endif

@@ -12,7 +12,12 @@ Variants (RG_VARIANTS, comma list, default all):
                   rtpproxy_destroy() (zNN is dropped by Kamailio with a warning:
                   rtpgate does not claim repacketization); then one call whose
                   SDP already carries a=nortpproxy:yes (must pass untouched,
-                  the relay never asked)
+                  the relay never asked). Recording: Kamailio runs with
+                  WITH_RECORDING (start_recording() on the ACK: R) and rtpgate
+                  with --recording-dir; per call the pcap holds the RTP that
+                  entered rtpgate from both sides (same SSRC/seq/payload), the
+                  two WAVs carry the two tones (440 / 660 Hz), the metadata
+                  names the call
     manage        rtpproxy_manage("a") only (asymmetric; note Kamailio's own
                   destroy rejects digits, so "zNN" cannot be given to manage)
     bridge-ie     offer "ief", answer "ei": caller on interface internal
@@ -76,7 +81,8 @@ VARIANTS = {
     "offer-answer": dict(manage=False, offer="rcowz20", answer="rcow", uas_ip=IP_UAS,
                          ifaces=["internal/" + IP_INTERNAL, "external/" + IP_EXTERNAL],
                          gw_uac=IP_INTERNAL, gw_uas=IP_INTERNAL, mods={"U": "S", "L": "S"},
-                         marker="skip", rules=True, kam_warning="re-packetization is requested but is not supported"),
+                         marker="skip", rules=True, kam_warning="re-packetization is requested but is not supported",
+                         record=True),
     "manage": dict(manage=True, flags="a", uas_ip=IP_UAS,
                    ifaces=["internal/" + IP_INTERNAL, "external/" + IP_EXTERNAL],
                    gw_uac=IP_INTERNAL, gw_uas=IP_INTERNAL, mods={"U": "A", "L": "A"}, rules=True),
@@ -186,6 +192,8 @@ def read_udp_any(path):
             etype, off = struct.unpack("!H", frame[12:14])[0], 14
         elif lt == pcaputil.DLT_LINUX_SLL:
             etype, off = struct.unpack("!H", frame[14:16])[0], 16
+        elif lt == 101 and frame:   # LINKTYPE_RAW (rtpgate's recordings)
+            etype, off = (0x0800 if frame[0] >> 4 == 4 else 0x86DD), 0
         else:
             continue
         if etype == 0x0800 and len(frame) >= off + 20 and frame[off + 9] == 17:
@@ -258,11 +266,70 @@ ANSWER_RE = re.compile(r"^(?:\d+ \d+ \d+ \d+ \d+|\d+(?: [0-9.]+| [0-9a-fA-F:]+ 6
 # processes
 # ---------------------------------------------------------------------------
 
-def start_rtpgate(binary, ifaces, ctl_port, ng_port, pmin, pmax, logpath):
+def start_rtpgate(binary, ifaces, ctl_port, ng_port, pmin, pmax, logpath, recdir=None):
     cmd = [binary, "--config-file=none", "--foreground", "--log-stderr", "--num-threads=2",
            "--listen-rtpproxy=udp:127.0.0.1:%d" % ctl_port, "--listen-ng=127.0.0.1:%d" % ng_port,
            "--port-min=%d" % pmin, "--port-max=%d" % pmax] + ["--interface=" + i for i in ifaces]
+    if recdir:
+        cmd.append("--recording-dir=" + recdir)
     return Proc("rtpgate", cmd, logpath)
+
+
+# ---------------------------------------------------------------------------
+# rtpgate's recordings (recdir/*.meta, *.pcap, *-legN.wav)
+# ---------------------------------------------------------------------------
+
+def read_meta(path):
+    out = {}
+    with open(path, errors="replace") as f:
+        for ln in f:
+            k, _, val = ln.rstrip("\n").partition(": ")
+            out.setdefault(k, []).append(val)
+    return out
+
+
+def recordings_by_callid(recdir, total=5.0):
+    """{call-id: (base path, metadata)} of the finished recordings (stop: written)."""
+    found = {}
+    end = time.monotonic() + total
+    while True:
+        found.clear()
+        busy = False
+        for name in sorted(os.listdir(recdir)) if os.path.isdir(recdir) else []:
+            if not name.endswith(".meta"):
+                continue
+            m = read_meta(os.path.join(recdir, name))
+            if "stop" not in m:
+                busy = True
+            found[m.get("call-id", ["?"])[0]] = (os.path.join(recdir, name[:-5]), m)
+        if not busy or time.monotonic() > end:
+            return found
+        time.sleep(0.2)
+
+
+def wav_tone(path):
+    """(rate, seconds, strongest frequency 100-2000 Hz in 20 Hz steps over 0.25 s from 1 s in)."""
+    import array
+    import math
+    import wave
+    with wave.open(path, "rb") as w:
+        rate, n = w.getframerate(), w.getnframes()
+        assert w.getnchannels() == 1 and w.getsampwidth() == 2
+        pcm = array.array("h", w.readframes(n))
+    if sys.byteorder != "little":
+        pcm.byteswap()
+    start, length = min(rate, max(0, len(pcm) - rate // 4)), rate // 4
+    x = pcm[start:start + length]
+    best, best_f = -1.0, 0
+    for f in range(100, 2001, 20):
+        coeff = 2 * math.cos(2 * math.pi * f / rate)
+        s1 = s2 = 0.0
+        for v in x:
+            s1, s2 = v + coeff * s1 - s2, s1
+        pw = s1 * s1 + s2 * s2 - coeff * s1 * s2
+        if pw > best:
+            best, best_f = pw, f
+    return rate, n / float(rate), best_f
 
 
 def start_kamailio(workdir, v, sip_port, ctl_port, uas_uri, logpath):
@@ -272,6 +339,8 @@ def start_kamailio(workdir, v, sip_port, ctl_port, uas_uri, logpath):
            "-A", "SIP_LISTEN=udp:%s:%d" % (IP_PROXY, sip_port),
            "-A", 'RTPPROXY_SOCK="udp:127.0.0.1:%d"' % ctl_port,
            "-A", 'UAS_URI="%s"' % uas_uri, "-A", "DBGLEVEL=2"]
+    if v.get("record"):
+        cmd += ["-A", "WITH_RECORDING"]
     if ":" in v["uas_ip"]:
         cmd += ["-A", "SIP_LISTEN6=udp:[::1]:%d" % sip_port]
     if v["manage"]:
@@ -364,8 +433,9 @@ def run_variant(name, v, rep, binary):
                                              ssrc=ssrc + 1)
         expected = n_main + n_res
 
+        recdir = os.path.join(workdir, "rec") if v.get("record") else None
         procs["rtpgate"] = start_rtpgate(binary, v["ifaces"], ctl_port, ng_port, pmin, pmax,
-                                         os.path.join(workdir, "daemon.log"))
+                                         os.path.join(workdir, "daemon.log"), recdir)
         rtpp = RtppClient("127.0.0.1", ctl_port)
         up = rtpp.wait_ready()
         if not rep.check(name, "rtpgate answers V on the rtpproxy socket", up, procs["rtpgate"].output()[-500:]):
@@ -501,6 +571,51 @@ def run_variant(name, v, rep, binary):
                 rep.check(name, "(b) %s: RTP %s unchanged (PT, seq, payload)" % (label, dname),
                           bool(fout["rtp"]) and same == len(fout["rtp"]), "%d/%d match" % (same, len(fout["rtp"])))
 
+        # ---- recordings (start_recording() on the ACK) ---------------------------
+        if v.get("record"):
+            recs = recordings_by_callid(recdir)
+            rs = [(c, answers.get(ck)) for ck, c in cmds.items() if c.startswith("R ")]
+            rep.check(name, "recording: Kamailio sent R (start_recording) for every call, each answered 0",
+                      len({c.split()[1] for c, _a in rs if c.split()[1] in main_calls}) == NCALLS
+                      and all(a == "0\n" for _c, a in rs), "%d R; %r" % (len(rs), rs[:2]))
+            for n, (cid, c) in enumerate(sorted(main_calls.items()), 1):
+                label = "call %d" % n
+                base, meta = recs.get(cid, (None, {}))
+                tags = " ".join(meta.get("party", []))
+                rep.check(name, "recording: %s: metadata finished (call-id, both tags, status ok)" % label,
+                          bool(base) and meta.get("status") == ["ok"] and "stop" in meta and tags.count("tag=") >= 2,
+                          "%s: %r" % (base, {k: meta.get(k) for k in ("status", "stop", "party")}))
+                inv, ok200 = c["uas_invite"].get(1), c["uac_200"].get(1)
+                if not base or not inv or not ok200:
+                    continue
+                a_port, b_port = ok200["port"], inv["port"]
+                got = {}
+                for _ts, src, sport, dst, dport, payload in read_udp_any(base + ".pcap"):
+                    if len(payload) >= 12 and payload[0] >> 6 == 2 and not 200 <= payload[1] <= 204:
+                        cc = payload[0] & 0x0F
+                        key = (src, sport, dst, dport)
+                        got.setdefault(key, {})[(int.from_bytes(payload[8:12], "big"), (payload[2] << 8) | payload[3])] = \
+                            (payload[1] & 0x7F, payload[12 + 4 * cc:])
+                for dname, fin_k in (("UAC", (IP_UAC, media_port, v["gw_uac"], a_port)),
+                                     ("UAS", (v["uas_ip"], media_port, v["gw_uas"], b_port))):
+                    rec = got.get(fin_k, {})
+                    fin = flows.get(fin_k, {"rtp": {}})["rtp"]
+                    same = sum(1 for k, val in rec.items() if fin.get(k) == val)
+                    rep.check(name, "recording: %s: pcap holds the %s's RTP as it entered rtpgate" % (label, dname),
+                              len(rec) >= 0.9 * expected and same == len(rec),
+                              "%d recorded (%d identical to the capture), %d entered, sipp sent %d"
+                              % (len(rec), same, len(fin), expected))
+                tones = []
+                for leg in (1, 2):
+                    wp = "%s-leg%d.wav" % (base, leg)
+                    try:
+                        tones.append(wav_tone(wp))
+                    except (OSError, EOFError, AssertionError) as e:
+                        tones.append(("error", str(e), 0))
+                good = sorted(t[2] for t in tones) == [440, 660] and all(t[0] == 8000 and t[1] >= 4.0 for t in tones)
+                rep.check(name, "recording: %s: two WAVs, 8 kHz, >= 4 s, tones 440 and 660 Hz" % label, good,
+                          "%r" % tones)
+
         # ---- the control traffic -----------------------------------------------
         # Kamailio's cookies are "<pid>_<seq>"; ours (I, G from this test) start with "t"
         cmds = {ck: c for ck, c in cmds.items() if not ck.startswith("t")}
@@ -519,11 +634,21 @@ def run_variant(name, v, rep, binary):
         rep.check(name, "no rtpproxy command answered with an error (but E50 to a repeated D)", not errs,
                   "%r" % errs[:3])
         want_mods = v["mods"]
-        mods_seen = {}
+        mods_seen, codec_lists = {}, set()
         for _ck, c in ul:
-            mods_seen.setdefault(c[0], set()).add(c.split(" ", 1)[0][1:])
+            mods = c.split(" ", 1)[0][1:]
+            # rtpgate answers VF 20081102, so Kamailio appends the SDP's payload types (c0,101)
+            cl = re.search(r"c([0-9,]+)$", mods)
+            if cl:
+                codec_lists.add(cl.group(1))
+                mods = mods[:cl.start()]
+            mods_seen.setdefault(c[0], set()).add(mods)
         good = all(mods_seen.get(k) == {m} for k, m in want_mods.items())
         rep.check(name, "Kamailio's flags reached rtpgate as modifiers %r" % want_mods, good, "seen %r" % mods_seen)
+        rep.check(name, "every U/L carried the SDP's payload types (c modifier)",
+                  codec_lists and codec_lists <= {"0", "0,101"} and all(re.search(r"c[0-9,]+( |$)", c.split(" ", 1)[0])
+                                                                      for _ck, c in ul),
+                  "lists %r" % sorted(codec_lists))
         dq = [c for c in cmds.values() if c[:1] in ("D", "Q")]
         rep.check(name, "BYE sent Q ($rtpstat) and D (destroy) for every call",
                   sum(c.startswith("D") for c in dq) >= NCALLS and sum(c.startswith("Q") for c in dq) >= NCALLS,

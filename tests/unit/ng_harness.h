@@ -163,4 +163,18 @@ static G_GNUC_UNUSED void send_to(int fd, unsigned port, const void *buf, size_t
 	g_assert_cmpint(sendto(fd, buf, len, 0, (struct sockaddr *)&sin, sizeof(sin)), ==, (ssize_t)len);
 }
 
+/* A 172-octet PCMU-sized RTP packet: sequence seq, timestamp seq x 160, SSRC 0x11223344, payload 0xd5 */
+static G_GNUC_UNUSED size_t mk_test_rtp(uint8_t *b, uint16_t seq, uint8_t pt)
+{
+	b[0] = 0x80;
+	b[1] = pt;
+	b[2] = seq >> 8;
+	b[3] = seq & 0xff;
+	uint32_t ts = htonl(seq * 160u), ssrc = htonl(0x11223344);
+	memcpy(b + 4, &ts, 4);
+	memcpy(b + 8, &ssrc, 4);
+	memset(b + 12, 0xd5, 160);
+	return 172;
+}
+
 #endif

@@ -32,19 +32,6 @@ static int64_t total(const reply *r, const char *proto, const char *what)
 }
 
 /* ---- media peers ---- */
-static size_t mk_rtp(uint8_t *b, uint16_t seq, uint8_t pt)
-{
-	b[0] = 0x80;
-	b[1] = pt;
-	b[2] = seq >> 8;
-	b[3] = seq & 0xff;
-	uint32_t ts = htonl(seq * 160u), ssrc = htonl(0x11223344);
-	memcpy(b + 4, &ts, 4);
-	memcpy(b + 8, &ssrc, 4);
-	memset(b + 12, 0xd5, 160);
-	return 172;
-}
-
 /* receive one datagram; -1 on timeout */
 static ssize_t recv_one(int fd, unsigned *from_port)
 {
@@ -111,7 +98,10 @@ static void test_bad_requests(void)
 		{ "li1ee", "Could not decode" },                     /* not a dict */
 		{ "d3:foo3:bare", "no key \"command\"" },
 		{ "d7:command5:fnorde", "Unrecognized command" },
-		{ "d7:command10:play mediae", "not supported" },
+		{ "d7:command11:block mediae", "not supported" },
+		{ "d7:command10:play mediae", "No media file" },
+		{ "d7:call-id7:nothere7:command10:play media4:file4:/x/ye", "Unknown call-id" },
+		{ "d7:call-id7:nothere7:command9:play DTMF4:code1:Ze", "Invalid DTMF code" },
 		{ "d7:command5:offere", "No call-id" },
 		{ "d7:call-id1:x7:command5:offere", "No from-tag" },
 		{ "d7:call-id1:x8:from-tag1:a7:command5:offere", "No SDP body" },
@@ -154,13 +144,13 @@ static void test_offer_answer_relay(void)
 	uint8_t pkt[200];
 	unsigned from = 0;
 	for (uint16_t i = 0; i < 50; i++) {
-		size_t n = mk_rtp(pkt, i, 0);
+		size_t n = mk_test_rtp(pkt, i, 0);
 		send_to(fx.fa, fx.ga, pkt, n);
 		g_assert_cmpint(recv_one(fx.fb, &from), ==, (ssize_t)n);
 		g_assert_cmpuint(from, ==, fx.gb);   /* B hears us from the port it sends to */
 	}
 	for (uint16_t i = 0; i < 30; i++) {
-		size_t n = mk_rtp(pkt, i, 0);
+		size_t n = mk_test_rtp(pkt, i, 0);
 		send_to(fx.fb, fx.gb, pkt, n);
 		g_assert_cmpint(recv_one(fx.fa, &from), ==, (ssize_t)n);
 		g_assert_cmpuint(from, ==, fx.ga);
@@ -171,7 +161,7 @@ static void test_offer_answer_relay(void)
 	pkt[0] = 0x40;
 	send_to(fx.fa, fx.ga, pkt, 172);
 	static uint8_t big[4000];
-	mk_rtp(big, 60, 0);
+	mk_test_rtp(big, 60, 0);
 	send_to(fx.fa, fx.ga, big, sizeof(big));
 	g_assert_cmpint(recv_one(fx.fb, NULL), ==, -1);
 	g_assert_cmpuint(rg_ctr_read(RG_CTR_DROP_MALFORMED), ==, malformed + 2);
@@ -193,7 +183,7 @@ static void test_offer_answer_relay(void)
 	g_assert_cmpint(total(d, "RTP", "packets"), ==, 80);
 	g_assert_cmpuint(rg_calls_count(), ==, 0);
 	/* media is no longer relayed */
-	send_to(fx.fa, fx.ga, pkt, mk_rtp(pkt, 99, 0));
+	send_to(fx.fa, fx.ga, pkt, mk_test_rtp(pkt, 99, 0));
 	g_assert_cmpint(recv_one(fx.fb, NULL), ==, -1);
 	close_call(&fx);
 }
@@ -269,7 +259,7 @@ static void test_strict_source(void)
 	call_fx fx;
 	setup_call(&fx, "strict", "[strict-source");
 	uint8_t pkt[200];
-	size_t n = mk_rtp(pkt, 1, 0);
+	size_t n = mk_test_rtp(pkt, 1, 0);
 	send_to(fx.fa, fx.ga, pkt, n);
 	g_assert_cmpint(recv_one(fx.fb, NULL), ==, (ssize_t)n);
 	unsigned px;
@@ -334,7 +324,7 @@ static void test_fork_and_early_media(void)
 	g_autofree char *sa1 = rstr(a1, "sdp");
 	unsigned ga = sdp_port(sa1, 0);
 	uint8_t pkt[200];
-	size_t n = mk_rtp(pkt, 1, 0);
+	size_t n = mk_test_rtp(pkt, 1, 0);
 	send_to(fa, ga, pkt, n);
 	g_assert_cmpint(recv_one(fb1, NULL), ==, (ssize_t)n);
 	/* 200 OK from fork 2 with another to-tag and another address: media now goes there */
@@ -418,7 +408,7 @@ static void test_ports_exhausted(void)
 	g_assert_cmpuint(rg_calls_count(), ==, ids->len + 1);  /* the failed offer left nothing behind */
 	/* the established call still relays */
 	uint8_t pkt[200];
-	size_t n = mk_rtp(pkt, 1, 0);
+	size_t n = mk_test_rtp(pkt, 1, 0);
 	send_to(first.fa, first.ga, pkt, n);
 	g_assert_cmpint(recv_one(first.fb, NULL), ==, (ssize_t)n);
 	for (guint i = 0; i < ids->len; i++) {
@@ -511,12 +501,12 @@ static void test_bridge_v4_v6(void)
 	g_assert_nonnull(strstr(sa2, "c=IN IP4 127.0.0.1\r\n"));
 	unsigned ga = sdp_port(sa2, 0);
 	uint8_t pkt[200];
-	size_t n = mk_rtp(pkt, 1, 0);
+	size_t n = mk_test_rtp(pkt, 1, 0);
 	send_to(fa, ga, pkt, n);
 	g_assert_cmpint(recv(fb, pkt, sizeof(pkt), 0), ==, (ssize_t)n);
 	struct sockaddr_in6 to6 = { .sin6_family = AF_INET6, .sin6_addr = IN6ADDR_LOOPBACK_INIT,
 				    .sin6_port = htons((uint16_t)gb) };
-	n = mk_rtp(pkt, 2, 0);
+	n = mk_test_rtp(pkt, 2, 0);
 	g_assert_cmpint(sendto(fb, pkt, n, 0, (struct sockaddr *)&to6, sizeof(to6)), ==, (ssize_t)n);
 	g_assert_cmpint(recv_one(fa, NULL), ==, (ssize_t)n);
 
@@ -578,7 +568,7 @@ static void test_rtcp_quality(void)
 	call_fx fx;
 	setup_call(&fx, "rtcp", NULL);
 	uint8_t pkt[200];
-	size_t n = mk_rtp(pkt, 1, 0);
+	size_t n = mk_test_rtp(pkt, 1, 0);
 	send_to(fx.fa, fx.ga, pkt, n);                 /* A's RTP, SSRC 0x11223344 */
 	g_assert_cmpint(recv_one(fx.fb, NULL), ==, (ssize_t)n);
 	/* A's SR (no report blocks) to A's RTCP port = RTP port + 1 */
@@ -675,7 +665,7 @@ static void test_sdes(void)
 
 	uint8_t pkt[300], clear[200], got[300];
 	for (uint16_t i = 0; i < 5; i++) {
-		size_t n = mk_rtp(clear, i, 0);
+		size_t n = mk_test_rtp(clear, i, 0);
 		memcpy(pkt, clear, n);
 		size_t len = n;
 		g_assert_cmpint(rg_srtp_protect_rtp(as, pkt, &len, sizeof(pkt)), ==, 0);
@@ -686,7 +676,7 @@ static void test_sdes(void)
 	}
 	/* a tampered packet and a replayed one are dropped and counted */
 	uint64_t drops = rg_ctr_read(RG_CTR_DROP_SRTP);
-	size_t n = mk_rtp(clear, 100, 0), len = n;
+	size_t n = mk_test_rtp(clear, 100, 0), len = n;
 	memcpy(pkt, clear, n);
 	g_assert_cmpint(rg_srtp_protect_rtp(as, pkt, &len, sizeof(pkt)), ==, 0);
 	send_to(fa, ga, pkt, len);
@@ -698,7 +688,7 @@ static void test_sdes(void)
 	g_assert_cmpint(recv_one(fb, NULL), ==, -1);
 	g_assert_cmpuint(rg_ctr_read(RG_CTR_DROP_SRTP), ==, drops + 2);
 	/* B's plain RTP reaches A as SRTP that A's session accepts */
-	n = mk_rtp(clear, 7, 0);
+	n = mk_test_rtp(clear, 7, 0);
 	send_to(fb, gb, clear, n);
 	ssize_t r = recv(fa, got, sizeof(got), 0);
 	g_assert_cmpint(r, ==, (ssize_t)n + 10);
@@ -740,7 +730,7 @@ static void test_sdes(void)
 	g_assert_cmpint(rg_sdes_keys(&k, &b_key, &gw_key), ==, 0);
 	rg_srtp *bs;
 	g_assert_cmpint(rg_srtp_new(&bs, &k, true), ==, 0);
-	n = mk_rtp(clear, 1, 0);
+	n = mk_test_rtp(clear, 1, 0);
 	send_to(fa, ga2, clear, n);                /* plain from A ... */
 	r = recv(fb, got, sizeof(got), 0);        /* ... arrives at B as SRTP */
 	g_assert_cmpint(r, ==, (ssize_t)n + 10);
