@@ -97,6 +97,7 @@ class PlainEndpoint:
         self.received = bytearray()
         self.rx_packets = 0
         self.tx_packets = 0
+        self.other = []
 
     def sdp(self, version=1):
         return ("v=0\r\no=- 4242 %d IN IP4 127.0.0.1\r\ns=phone\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
@@ -123,6 +124,9 @@ class PlainEndpoint:
                     if len(data) > 12 and (data[1] & 0x7f) == 0:
                         self.rx_packets += 1
                         self.received += audioop.ulaw2lin(data[12:], 2)
+                    elif len(data) >= 16:      # telephone-event etc.: (pt, marker, ts, payload)
+                        self.other.append((data[1] & 0x7f, bool(data[1] & 0x80),
+                                           struct.unpack("!I", data[4:8])[0], data[12:]))
             except BlockingIOError:
                 pass
             await asyncio.sleep(max(0, start + i * 0.02 - time.time()))

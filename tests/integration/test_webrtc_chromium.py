@@ -9,6 +9,8 @@ The same two calls as test_webrtc_aiortc.py, set up over NG as Kamailio's rtpeng
   2. the plain endpoint offers PCMU; flags toward the browser
      "ICE=force UDP/TLS/RTP/SAVPF DTLS=passive rtcp-mux-offer rtcp-mux-require SDES-off generate-mid";
      Chromium answers (PCMU only); its answer goes back with "ICE=remove RTP/AVP rtcp-mux-demux".
+  4. Chromium offers Opus only (+ telephone-event); "codec-strip-all codec-transcode-PCMU" gives the
+     SIP side PCMU; Chromium's insertDTMF arrives at the plain side as RFC 4733 events.
   3. as 1, with the fake camera's VP8 video in the same BUNDLE group as the audio: rtpgate answers
      with one ICE/DTLS transport for both m= lines (a=group:BUNDLE 0 1) and demultiplexes the
      browser's packets to the SIP side's two m= lines; the plain side echoes the video back
@@ -64,7 +66,7 @@ from test_webrtc_aiortc import PlainEndpoint, dominant_freq, check  # noqa: E402
 PAGE_DIR = os.path.join(HERE, "webrtc")
 # the page's RTCPeerConnection bundlePolicy: the browser default, or RG_BUNDLE_POLICY=max-bundle
 BUNDLE_POLICY = os.environ.get("RG_BUNDLE_POLICY", "balanced")
-DEADLINE = time.monotonic() + 110       # with the clean-up the run stays below 120 s
+DEADLINE = time.monotonic() + 140       # with the clean-up the run stays below 150 s
 
 
 def remaining():
@@ -308,10 +310,14 @@ def in_thread(fn):
     return fut
 
 
-async def media_phase(name, page, plain, ng, call_id, seconds=5.0, video=None):
+async def media_phase(name, page, plain, ng, call_id, seconds=5.0, video=None, codec="audio/PCMU",
+                      dtmf=None):
     send = asyncio.ensure_future(plain.run(seconds))
     if video:
         video.start()
+    if dtmf:
+        ok_d, res_d = page.call("dtmf", tones=dtmf, duration=120, gap=80)
+        check("%s: Chromium inserts DTMF %s" % (name, dtmf), ok_d, "" if ok_d else str(res_d))
     ok, res = await in_thread(lambda: page.call("measure", timeout=seconds + 10, warmup=1.5,
                                                 seconds=seconds - 2.0))
     await send
@@ -341,7 +347,7 @@ async def media_phase(name, page, plain, ng, call_id, seconds=5.0, video=None):
     check("%s: getStats outbound-rtp packetsSent" % name, sent > 100, "%d" % sent)
     codecs = {s.get("id"): s for s in stats_of(stats, "codec")}
     used = sorted({codecs.get(s.get("codecId"), {}).get("mimeType", "?") for s in inb + outb})
-    check("%s: Chromium uses PCMU both ways" % name, used == ["audio/PCMU"], ",".join(used))
+    check("%s: Chromium uses %s both ways" % (name, codec), used == [codec], ",".join(used))
     tr = stats_of(stats, "transport")
     dtls = [t.get("dtlsState") for t in tr]
     check("%s: DTLS connected" % name, dtls and all(d == "connected" for d in dtls),
@@ -362,6 +368,20 @@ async def media_phase(name, page, plain, ng, call_id, seconds=5.0, video=None):
     tot = q.get(b"totals", {}).get(b"RTP", {})
     check("%s: NG query counts RTP both ways" % name, tot.get(b"packets", 0) > 200,
           "%s packets" % tot.get(b"packets"))
+    if dtmf:
+        # RFC 4733 events at the plain side: its payload type 101, one event per digit (E bit)
+        digits, ends, markers, last_ts = "", 0, 0, None
+        for pt, marker, ts, pl in plain.other:
+            if pt != 101 or len(pl) < 4:
+                continue
+            markers += marker
+            if pl[1] & 0x80:
+                ends += 1
+                if ts != last_ts:
+                    digits += "0123456789*#ABCD"[pl[0]] if pl[0] < 16 else "?"
+                    last_ts = ts
+        check("%s: DTMF arrives at the plain side as RFC 4733 events" % name, digits == dtmf,
+              "digits %r, %d end packets, %d markers, %d other packets" % (digits, ends, markers, len(plain.other)))
     if video:
         video.stop()
         check("%s: plain side received Chromium's VP8 on its video m= line" % name, video.rx_vp8 > 30,
@@ -511,6 +531,49 @@ async def flow_browser_offers_av(ng, page, iface):
         ng.command("delete", call_id=call_id)
 
 
+async def flow_browser_opus_transcoded(ng, page, iface):
+    """Chromium offers Opus only (and telephone-event); the SIP side gets PCMU through
+    codec-strip-all codec-transcode-PCMU and answers PCMU + telephone-event/8000."""
+    name = "browser offers Opus, SIP side PCMU (transcoded)"
+    call_id = "chromium-d-%d" % random.randint(0, 1 << 30)
+    ok, res = page.call("offer", freq=440, codecs=["opus", "telephone-event"])
+    if not check("%s: Chromium creates an offer" % name, ok, "" if ok else res):
+        return
+    offer = res["sdp"]
+    check_sdp("%s: offer is Opus and telephone-event only" % name,
+              "opus/48000" in offer and "PCMU" not in offer and "telephone-event" in offer, offer)
+    r = ng.command("offer", sdp=offer, call_id=call_id, from_tag="browser",
+                   ICE="remove", DTLS="off", transport_protocol="RTP/AVP",
+                   flags=["trust-address", "codec-strip-all", "codec-transcode-PCMU",
+                          "codec-transcode-telephone-event"],
+                   replace=["origin", "session-connection"], **{"rtcp-mux": ["demux"], "SDES": ["off"]})
+    sdp_plain = r[b"sdp"].decode()
+    check_sdp("%s: SIP side gets PCMU (+ telephone-event/8000), no Opus" % name,
+              re.search(r"m=audio \d+ RTP/AVP 0[ \r]", sdp_plain) and "opus" not in sdp_plain.lower()
+              and "telephone-event/8000" in sdp_plain, sdp_plain)
+    plain = PlainEndpoint()
+    try:
+        plain.dest = (c_addr(sdp_plain), m_port(sdp_plain))
+        answer = plain.sdp().replace("RTP/AVP 0\r\n", "RTP/AVP 0 101\r\n") + \
+            "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
+        r = ng.command("answer", sdp=answer, call_id=call_id, from_tag="browser", to_tag="phone",
+                       ICE="force", transport_protocol="UDP/TLS/RTP/SAVPF",
+                       replace=["origin", "session-connection"], **{"rtcp-mux": ["require"]})
+        sdp_browser = r[b"sdp"].decode()
+        check_sdp("%s: the browser's answer is Opus" % name,
+                  re.search(r"m=audio \d+ UDP/TLS/RTP/SAVPF 111", sdp_browser) and "PCMU" not in sdp_browser,
+                  sdp_browser)
+        ok, res = page.call("remote", type="answer", sdp=sdp_browser)
+        if not check("%s: Chromium accepts rtpgate's answer (setRemoteDescription)" % name, ok,
+                     "" if ok else "Chromium: %s -- SDP: %s" % (res, oneline(sdp_browser))):
+            return
+        await media_phase(name, page, plain, ng, call_id, codec="audio/opus", dtmf="159#")
+    finally:
+        page.call("close", timeout=5)
+        plain.sock.close()
+        ng.command("delete", call_id=call_id)
+
+
 async def flow_plain_offers(ng, page):
     name = "SIP offers"
     call_id = "chromium-b-%d" % random.randint(0, 1 << 30)
@@ -630,6 +693,7 @@ def main():
         asyncio.run(asyncio.wait_for(flow_browser_offers(ng, page, iface), min(35, remaining())))
         asyncio.run(asyncio.wait_for(flow_plain_offers(ng, page), min(35, remaining())))
         asyncio.run(asyncio.wait_for(flow_browser_offers_av(ng, page, iface), min(35, remaining())))
+        asyncio.run(asyncio.wait_for(flow_browser_opus_transcoded(ng, page, iface), min(35, remaining())))
         check("daemon still running", daemon.poll() is None)
         check("Chromium still running", browser.poll() is None)
         ok = all(aio.RESULTS)

@@ -5,13 +5,17 @@
 // Commands ({cmd: ..., id: n, ...}):
 //   probe                 gather ICE candidates once (no remote side) and return the offer SDP,
 //                         so that the test can pick the address Chromium's candidates use
-//   offer {freq, video}   new peer connection sending a <freq> Hz WebAudio tone, PCMU only, and
+//   offer {freq, video, codecs}
+//                         new peer connection sending a <freq> Hz WebAudio tone, PCMU only (or
+//                         the audio codecs named, e.g. ['opus', 'telephone-event']), and
 //                         with video: true also the fake camera, VP8 only (audio and video in
 //                         one BUNDLE group); returns the local offer SDP once ICE gathering
 //                         completed
 //   answer {sdp, freq}    new peer connection from the remote offer, answered with the tone
 //                         and PCMU only; returns the local answer SDP (gathering completed)
 //   remote {type, sdp}    setRemoteDescription (the answer to our offer)
+//   dtmf {tones, duration, gap}
+//                         RTCDTMFSender.insertDTMF on the audio sender
 //   measure {warmup, seconds}
 //                         analyse the received audio with an AnalyserNode: dominant frequency,
 //                         peak level; plus the peer connection's getStats() reports
@@ -126,6 +130,17 @@ function preferVp8(transceiver) {
   transceiver.setCodecPreferences(vp8);
 }
 
+// codec preferences by mime type names, in order (e.g. ['opus', 'telephone-event'])
+function preferCodecs(transceiver, names) {
+  const caps = RTCRtpReceiver.getCapabilities('audio').codecs;
+  const list = [];
+  for (const n of names) {
+    caps.filter((c) => c.mimeType.toLowerCase() === 'audio/' + n.toLowerCase()).forEach((c) => list.push(c));
+  }
+  if (!list.length) throw new Error('none of ' + names + ' in RTCRtpReceiver.getCapabilities');
+  transceiver.setCodecPreferences(list);
+}
+
 function preferPcmu(transceiver) {
   const caps = RTCRtpReceiver.getCapabilities('audio');
   const pcmu = caps.codecs.filter((c) => c.mimeType.toLowerCase() === 'audio/pcmu');
@@ -178,7 +193,8 @@ const handlers = {
     toneStream = await tone(cmd.freq);
     const track = toneStream.getAudioTracks()[0];
     const tr = p.addTransceiver(track, {direction: 'sendrecv', streams: [toneStream]});
-    preferPcmu(tr);
+    if (cmd.codecs) preferCodecs(tr, cmd.codecs);
+    else preferPcmu(tr);
     if (cmd.video) {
       const cam = await navigator.mediaDevices.getUserMedia(
           {video: {width: 320, height: 240, frameRate: 15}});
@@ -206,6 +222,15 @@ const handlers = {
     await p.setLocalDescription(await p.createAnswer());
     const complete = await gatheringComplete(p, 5000);
     return {sdp: p.localDescription.sdp, complete};
+  },
+
+  // RTCDTMFSender.insertDTMF on the audio sender: {tones, duration, gap}
+  async dtmf(cmd) {
+    const s = pc.getSenders().find((x) => x.track && x.track.kind === 'audio');
+    if (!s || !s.dtmf) throw new Error('no DTMF sender');
+    if (!s.dtmf.canInsertDTMF) throw new Error('canInsertDTMF is false (no telephone-event negotiated?)');
+    s.dtmf.insertDTMF(cmd.tones, cmd.duration || 100, cmd.gap || 70);
+    return {toneBuffer: s.dtmf.toneBuffer};
   },
 
   async remote(cmd) {
