@@ -10,6 +10,9 @@
 
 /* SRTP adds up to 10 (auth tag) + 4 (SRTCP index) octets; keep room for more */
 #define XC_TRAILER_ROOM 64
+#define JB_SLOTS 8                 /* packets held at most (160 ms of 20 ms packets) */
+#define JB_PAYLOAD_MAX 1500
+#define JB_MAX_MS 60               /* longest a packet waits for the gap before it */
 
 struct rg_transcoder {
 	rg_pipeline *pipe;
@@ -52,6 +55,21 @@ struct rg_transcoder {
 		uint32_t lsr;                      /* middle 32 bits of the NTP time of its last SR */
 		int64_t lsr_at_us;                 /* when that SR arrived (monotonic) */
 	} rx;
+	/* jitter buffer (audio of in_pt only): in-order packets go straight through; one that comes
+	 * early (a gap before it) waits until the gap is filled or its wait exceeds the target,
+	 * which follows the measured jitter (3 x, 0..JB_MAX_MS). No timer: waiting packets are
+	 * looked at when the next one arrives. */
+	struct jb_slot {
+		bool used;
+		uint16_t seq, len;
+		uint32_t ts;
+		int64_t arrival_us;
+		uint8_t data[JB_PAYLOAD_MAX];
+	} jb[JB_SLOTS];
+	bool jb_started;
+	uint16_t jb_next;                      /* sequence number expected next */
+	unsigned jb_held;
+	uint64_t jb_reordered, jb_late, jb_gaps;
 	uint64_t octets_out;
 	int64_t next_rtcp_us;                  /* 0 = not scheduled yet */
 	uint64_t rtcp_out;
@@ -471,6 +489,115 @@ static void event_to_tone(rg_transcoder *xc, const uint8_t *pkt, const rtp_info 
 	}
 }
 
+/* ---- jitter buffer ---- */
+
+static void jb_push(rg_transcoder *xc, const uint8_t *payload, size_t len, uint32_t ts)
+{
+	int e = rg_pipeline_push(xc->pipe, payload, len, ts);
+	if (e < 0 && e != -EALREADY)
+		xc->errors++;
+}
+
+/* Waiting packets that are next in sequence, in order. */
+static void jb_flush_ready(rg_transcoder *xc)
+{
+	bool more = true;
+	while (xc->jb_held && more) {
+		more = false;
+		for (unsigned i = 0; i < JB_SLOTS; i++) {
+			struct jb_slot *sl = &xc->jb[i];
+			if (sl->used && sl->seq == xc->jb_next) {
+				jb_push(xc, sl->data, sl->len, sl->ts);
+				sl->used = false;
+				xc->jb_held--;
+				xc->jb_next++;
+				xc->jb_reordered++;
+				more = true;
+			}
+		}
+	}
+}
+
+/* Give up on the gap before the oldest waiting packet: go on from there (the pipeline conceals
+ * the missing audio). */
+static void jb_skip_gap(rg_transcoder *xc)
+{
+	struct jb_slot *first = NULL;
+	for (unsigned i = 0; i < JB_SLOTS; i++) {
+		struct jb_slot *sl = &xc->jb[i];
+		if (sl->used && (!first || (int16_t)(sl->seq - first->seq) < 0))
+			first = sl;
+	}
+	if (!first)
+		return;
+	xc->jb_gaps++;
+	jb_push(xc, first->data, first->len, first->ts);
+	first->used = false;
+	xc->jb_held--;
+	xc->jb_next = first->seq + 1;
+	jb_flush_ready(xc);
+}
+
+static int64_t jb_target_us(const rg_transcoder *xc)
+{
+	/* 3 x the interarrival jitter (RFC 3550 A.8, input clock units), at most JB_MAX_MS */
+	int64_t j_us = (int64_t)(xc->rx.jitter16 >> 4) * 1000000 / (xc->in_clock ? xc->in_clock : 8000);
+	int64_t t = 3 * j_us;
+	return t > JB_MAX_MS * 1000 ? JB_MAX_MS * 1000 : t;
+}
+
+static void jb_input(rg_transcoder *xc, const uint8_t *payload, size_t len, uint16_t seq, uint32_t ts,
+		     int64_t now)
+{
+	if (!xc->jb_started) {
+		xc->jb_started = true;
+		xc->jb_next = seq;
+	}
+	int16_t d = (int16_t)(seq - xc->jb_next);
+	if (d == 0 || len > JB_PAYLOAD_MAX || d >= 1000 || d < -1000) {
+		/* in order (the usual case: straight through), or unholdable, or a new sequence */
+		if (d != 0 && xc->jb_held)
+			jb_skip_gap(xc);
+		jb_push(xc, payload, len, ts);
+		xc->jb_next = seq + 1;
+		jb_flush_ready(xc);
+	} else if (d < 0) {
+		xc->jb_late++;   /* its time is over: the pipeline concealed it already */
+	} else {
+		unsigned free_slot = JB_SLOTS;
+		bool dup = false;
+		for (unsigned i = 0; i < JB_SLOTS; i++) {
+			if (xc->jb[i].used && xc->jb[i].seq == seq)
+				dup = true;
+			else if (!xc->jb[i].used && free_slot == JB_SLOTS)
+				free_slot = i;
+		}
+		if (dup)
+			return;
+		if (free_slot == JB_SLOTS) {
+			jb_skip_gap(xc);   /* full: the oldest gap is given up */
+			jb_input(xc, payload, len, seq, ts, now);
+			return;
+		}
+		struct jb_slot *sl = &xc->jb[free_slot];
+		sl->used = true;
+		sl->seq = seq;
+		sl->ts = ts;
+		sl->len = (uint16_t)len;
+		sl->arrival_us = now;
+		memcpy(sl->data, payload, len);
+		xc->jb_held++;
+	}
+	/* the oldest waiting packet waited long enough: the gap before it is lost */
+	int64_t target = jb_target_us(xc);
+	for (unsigned i = 0; i < JB_SLOTS && xc->jb_held; i++) {
+		if (xc->jb[i].used && now - xc->jb[i].arrival_us >= target) {
+			jb_skip_gap(xc);
+			break;
+		}
+	}
+}
+
 void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_info *ri)
 {
 	rg_transcoder *xc = m->codecs->xc;
@@ -499,10 +626,9 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 		xc->tone_active = false;
 	}
 	xc->packets_in++;
-	rx_account(xc, ri, mono_us());
-	int e = rg_pipeline_push(xc->pipe, pkt + ri->hdr_len, ri->payload_len, ri->ts);
-	if (e < 0 && e != -EALREADY)
-		xc->errors++;
+	int64_t now = mono_us();
+	rx_account(xc, ri, now);
+	jb_input(xc, pkt + ri->hdr_len, ri->payload_len, ri->seq, ri->ts, now);
 	drain(w, m, xc);
 }
 
@@ -515,5 +641,8 @@ void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out)
 	out->ssrc = xc->ssrc;
 	out->dtmf_events_out = xc->dtmf_events_out;
 	out->rtcp_out = xc->rtcp_out;
+	out->jb_reordered = xc->jb_reordered;
+	out->jb_late = xc->jb_late;
+	out->jb_gaps = xc->jb_gaps;
 	out->dtmf_tones_out = xc->dtmf_tones_out;
 }

@@ -48,6 +48,9 @@ typedef struct rg_transcoder_stats {
 	uint64_t dtmf_events_out;    /* digits detected in-band and sent as RFC 4733 events */
 	uint64_t dtmf_tones_out;     /* RFC 4733 events turned into in-band tones */
 	uint64_t rtcp_out;           /* SRs we generated toward the receiver */
+	uint64_t jb_reordered;       /* packets the jitter buffer held until the gap before them filled */
+	uint64_t jb_late;            /* packets that came after their place was concealed */
+	uint64_t jb_gaps;            /* gaps given up (lost packets) */
 	uint32_t ssrc;
 } rg_transcoder_stats;
 void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out);

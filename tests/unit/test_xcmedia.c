@@ -15,12 +15,16 @@
  * resamplers). Through the real engine, NG offer/answer and real sockets. */
 #include <arpa/inet.h>
 #include <glib.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "bencode.h"
+#include "call.h"
+#include "codec_neg.h"
+#include "transcode.h"
 #include "log.h"
 #include "ng.h"
 #include "rg_codec.h"
@@ -84,6 +88,21 @@ static void send_audio(side *s, const int16_t *pcm)
 	put_hdr(pkt, false, s->pt, s->seq++, s->ts, s->ssrc);
 	send_to(s->fd, s->gw, pkt, 12 + len);
 	s->ts += s->t->rate / 50;
+	g_usleep(1500);
+}
+
+/* Packet k of a 1 kHz tone (seq/ts from the side's start values + k), sent now */
+static void send_tone_packet(side *s, unsigned k)
+{
+	int16_t pcm[960];
+	unsigned n = s->pcm_rate / 50;
+	for (unsigned i = 0; i < n; i++)
+		pcm[i] = (int16_t)(8000 * sin(2 * M_PI * 1000 * (double)(k * n + i) / s->pcm_rate));
+	uint8_t pkt[1500];
+	size_t len = 0;
+	g_assert_cmpint(rg_enc_encode(s->enc, pcm, n, pkt + 12, sizeof(pkt) - 12, &len), ==, 0);
+	put_hdr(pkt, false, s->pt, (uint16_t)(s->seq + k), s->ts + k * (s->t->rate / 50), s->ssrc);
+	send_to(s->fd, s->gw, pkt, 12 + len);
 	g_usleep(1500);
 }
 
@@ -429,6 +448,92 @@ static void test_rtcp(void)
 	side_clear(&b);
 }
 
+/* ---- jitter buffer ---- */
+
+static rg_transcoder_stats xc_stats(const char *cid, const char *tag)
+{
+	rg_transcoder_stats st = { 0 };
+	rg_call *c = rg_call_get(cid);
+	g_assert_nonnull(c);
+	g_mutex_lock(&c->lock);
+	rg_party *p = rg_party_find(c, tag);
+	rg_media *m = p ? p->medias->pdata[0] : NULL;
+	g_assert_true(m && m->codecs && m->codecs->xc);
+	rg_transcoder_get_stats(m->codecs->xc, &st);
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+	return st;
+}
+
+/* Reordered packets are put back in order before decoding (nothing concealed for them), a lost
+ * one is concealed once the packets after it waited long enough, one that comes after its place
+ * was concealed is dropped; the output stream stays continuous and the tone clean. */
+static void test_jitter(void)
+{
+	side a, b;
+	setup_call(&a, &b, "PCMU", 8000, 0, 8000, "xc-jitter");
+	/* 0 1 3 2 5 4 ... pairs swapped from 2 on; 30 comes after 45, too late */
+	unsigned order[80], n = 0;
+	for (unsigned k = 0; k < 2; k++)
+		order[n++] = k;
+	for (unsigned k = 2; k < 26; k += 2) {
+		order[n++] = k + 1;
+		order[n++] = k;
+	}
+	for (unsigned k = 26; k < 60; k++) {
+		if (k == 30)
+			continue;
+		order[n++] = k;
+		if (k == 45)
+			order[n++] = 30;   /* after 8 packets waited behind it: given up, then late */
+	}
+	for (unsigned i = 0; i < n; i++)
+		send_tone_packet(&a, order[i]);
+	rx rb;
+	rx_init(&rb);
+	rg_decoder *dec;
+	g_assert_cmpint(rg_dec_new(&dec, b.t, NULL, 8000, 1), ==, 0);
+	int16_t *pcm = g_new0(int16_t, 60 * 160);
+	/* what B gets: 60 packets of 20 ms (one concealed), in sequence */
+	uint8_t buf[2048];
+	unsigned got = 0, seq_err = 0, n_pcm = 0;
+	uint16_t last = 0;
+	struct timeval tv = { .tv_usec = 300000 };
+	setsockopt(b.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	ssize_t len;
+	while ((len = recv(b.fd, buf, sizeof(buf), 0)) > 12) {
+		uint16_t sq = (uint16_t)(buf[2] << 8 | buf[3]);
+		if (got && sq != (uint16_t)(last + 1))
+			seq_err++;
+		last = sq;
+		got++;
+		unsigned k = 0;
+		if (n_pcm + 160 <= 60 * 160 &&
+		    rg_dec_decode(dec, buf + 12, (size_t)len - 12, pcm + n_pcm, 160, &k) == 0)
+			n_pcm += k;
+	}
+	rg_transcoder_stats st = xc_stats("xc-jitter", "A");
+	g_test_message("jitter: %u packets out, reordered %" G_GUINT64_FORMAT ", gaps %" G_GUINT64_FORMAT
+		       ", late %" G_GUINT64_FORMAT, got, st.jb_reordered, st.jb_gaps, st.jb_late);
+	g_assert_cmpuint(got, ==, 60);
+	g_assert_cmpuint(seq_err, ==, 0);
+	g_assert_cmpuint(st.jb_reordered, >=, 12);   /* the swapped ones, and those held behind 30 */
+	g_assert_cmpuint(st.jb_gaps, ==, 1);
+	g_assert_cmpuint(st.jb_late, ==, 1);
+	/* the swapped part (packets 2..25) decodes to a clean 1 kHz: no concealment in it */
+	unsigned cross = 0;
+	for (unsigned i = 2 * 160 + 1; i < 26 * 160; i++)
+		cross += pcm[i - 1] < 0 && pcm[i] >= 0;
+	g_assert_cmpuint(cross, >=, 478);
+	g_assert_cmpuint(cross, <=, 482);
+	g_free(pcm);
+	rg_dec_free(dec);
+	rx_clear(&rb);
+	g_autoptr(reply) d = ng("delete", "call-id", "xc-jitter", NULL);
+	side_clear(&a);
+	side_clear(&b);
+}
+
 static void test_pcmu(void)
 {
 	run("PCMU", 8000, 0, 8000, "dtmf-pcmu");
@@ -449,6 +554,7 @@ int main(int argc, char **argv)
 			  "--port-min=" G_STRINGIFY(PORT_MIN), "--port-max=" G_STRINGIFY(PORT_MAX),
 			  "--num-threads=1", "--delete-delay=0", NULL);
 	g_test_add_func("/xcmedia/rtcp", test_rtcp);
+	g_test_add_func("/xcmedia/jitter", test_jitter);
 	g_test_add_func("/xcmedia/dtmf-pcmu-pcma", test_pcmu);
 	g_test_add_func("/xcmedia/dtmf-g722-pcma", test_g722);
 	int ret = g_test_run();
