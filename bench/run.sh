@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
-# Side-by-side plain-RTP relay benchmark: rtpengine vs rtpgate.
+# Side-by-side relay benchmark: rtpengine vs rtpgate, plain RTP and SRTP->RTP.
 #
-#   bench/run.sh                 # loads 500 1000 2000 calls
-#   bench/run.sh 200 1000        # chosen loads
+#   bench/run.sh                 # plain at 500 1000 2000 calls, SRTP->RTP too at 500
+#   bench/run.sh 200 1000        # chosen loads, plain only
+#   bench/run.sh --srtp 200 1000 # chosen loads, plain and SRTP->RTP at each
 #   bench/run.sh --table FILE    # re-print the table from a results.txt
 #
 # For each load: a no-gateway baseline run of the load generator, then
 # rtpengine, then rtpgate (if $RG_BIN exists and answers an NG ping), each
-# started fresh with the same options and stopped afterwards.
+# started fresh with the same options and stopped afterwards. At an SRTP load
+# the same three follow with rg-loadgen --srtp (caller SDES-SRTP, callee plain
+# RTP/AVP), labelled baseline-srtp, rtpengine-srtp, rtpgate-srtp; the table then
+# gives rtpgate's SRTP cost per packet against its own plain relay of the same
+# command and against rtpengine's SRTP.
 #
 # Environment (all optional):
-#   RG_BIN=build/gateway/rtpgate   rtpgate binary
+#   BUILD_DIR=build                meson build dir the two defaults below are taken from
+#   RG_BIN=$BUILD_DIR/gateway/rtpgate   rtpgate binary
 #   RTPENGINE_BIN=/usr/bin/rtpengine
-#   LOADGEN=path                   prebuilt rg-loadgen (default: build/bench/rg-loadgen
+#   LOADGEN=path                   prebuilt rg-loadgen (default: $BUILD_DIR/bench/rg-loadgen
 #                                  if newer than bench/loadgen.c, else compiled with cc)
+#   SRTP_LOADS="500"               loads that also get the SRTP runs (default: all with
+#                                  --srtp, 500 without arguments, none otherwise; 1000 SRTP
+#                                  calls saturate a 2-core box with the generator on it)
+#   SKIP_PLAIN=1                   at SRTP loads, skip the plain runs (no plain ratio then)
 #   DURATION=20 WARMUP=1 PPS=50 SETUP_RATE=200
 #   RX_COALESCE_US=0               see rg-loadgen --rx-coalesce-us
 #   LOADGEN_ARGS="..."             extra rg-loadgen options (word-split), e.g. --max-lag-ms 0
@@ -38,6 +48,7 @@ function get(k,   i, n) {
 	return ""
 }
 function num(x, fmt) { return (x == "" || x + 0 < 0) ? "-" : sprintf(fmt, x) }
+function ratio(a, b) { return (a + 0 > 0 && b + 0 > 0) ? sprintf("%.2f", a / b) : "-" }
 function abs_(x) { return x == "" ? "-" : sprintf("(%.0f)", x) }
 function add_(x, b) { return (x == "" || b == "") ? "-" : sprintf("%+.0f", x - b) }
 /^RESULT / {
@@ -50,13 +61,16 @@ function add_(x, b) { return (x == "" || b == "") ? "-" : sprintf("%+.0f", x - b
 	ok[k] = get("calls_ok"); cons[k] = get("consistent")
 	oth[k] = get("other_cpu_pct"); late[k] = get("gen_tx_late_pct")
 	skip[k] = get("gen_skipped_pct")
-	if (d == "baseline") base[c] = k          # latest baseline for this load
-	bref[k] = (c in base) ? base[c] : 0
+	srtp[k] = get("srtp") == 1; sfail[k] = get("srtp_fail") + get("srtp_protect_fail")
+	if (d ~ /^baseline/) base[srtp[k], c] = k # latest baseline for this load and mode
+	# an SRTP row is compared with the SRTP baseline (same crypto in the generator), else the plain one
+	bref[k] = ((srtp[k], c) in base) ? base[srtp[k], c] : (((0, c) in base) ? base[0, c] : 0)
+	bmix[k] = srtp[k] && !((1, c) in base)
 	last[d, c] = k
 	if (!(c in seen)) { seen[c] = 1; loads[++nl] = c }
 }
 END {
-	printf "%-10s %6s %7s %8s %10s %8s %9s %9s %8s %8s %9s %8s %8s %s\n", "daemon", "calls", "pps", "fwd pps", "CPU us/pkt", "loss %", \
+	printf "%-14s %6s %7s %8s %10s %8s %9s %9s %8s %8s %9s %8s %8s %s\n", "daemon", "calls", "pps", "fwd pps", "CPU us/pkt", "loss %", \
 		"p50 +us", "p99 +us", "kp50 +us", "kp99 +us", "KiB/call", "gw CPU%", "gen CPU%", "notes"
 	for (k = 1; k <= nrow; k++) {
 		c = cl[k]; b = bref[k]
@@ -67,13 +81,15 @@ END {
 		if (oth[k] + 0 > busy) note = note sprintf("BUSY(others %.0f%%) ", oth[k])
 		if (skip[k] + 0 > 0) note = note sprintf("GEN-SKIPPED(%.2f%%) ", skip[k])
 		if (late[k] + 0 > 1) note = note sprintf("GEN-LATE(%.1f%%) ", late[k])
-		if (lab[k] == "baseline" || !b) {
+		if (sfail[k] + 0 > 0) note = note sprintf("SRTP-FAIL(%d) ", sfail[k])
+		if (lab[k] ~ /^baseline/ || !b) {
 			l50 = abs_(p50[k]); l99 = abs_(p99[k]); q50 = abs_(k50[k]); q99 = abs_(k99[k])
-			note = note (lab[k] == "baseline" ? "absolute latency in ()" : "no baseline: absolute latency in ()")
+			note = note (lab[k] ~ /^baseline/ ? "absolute latency in ()" : "no baseline: absolute latency in ()")
 		} else {
 			l50 = add_(p50[k], p50[b]); l99 = add_(p99[k], p99[b]); q50 = add_(k50[k], k50[b]); q99 = add_(k99[k], k99[b])
+			if (bmix[k]) note = note "vs plain baseline "
 		}
-		printf "%-10s %6s %7s %8s %10s %8s %9s %9s %8s %8s %9s %8s %8s %s\n", lab[k], c, pps[k], fwd[k], num(cpu[k], "%.2f"), \
+		printf "%-14s %6s %7s %8s %10s %8s %9s %9s %8s %8s %9s %8s %8s %s\n", lab[k], c, pps[k], fwd[k], num(cpu[k], "%.2f"), \
 			num(loss[k], "%.3f"), l50, l99, q50, q99, num(kib[k], "%.1f"), num(gwc[k], "%.0f"), num(gen[k], "%.0f"), note
 	}
 	print ""
@@ -83,6 +99,23 @@ END {
 			printf "ratio rtpgate/rtpengine CPU per packet at %s calls: %.2f\n", c, cpu[g] / cpu[e]
 		else
 			printf "ratio rtpgate/rtpengine CPU per packet at %s calls: n/a (missing run)\n", c
+	}
+	ns = 0
+	for (i = 1; i <= nl; i++) if (last["rtpgate-srtp", loads[i]] || last["rtpengine-srtp", loads[i]]) ns++
+	if (!ns) exit
+	print ""
+	print "SRTP->RTP (caller SDES-SRTP AES_CM_128_HMAC_SHA1_80, callee plain RTP), CPU us per forwarded packet:"
+	printf "%6s %14s %13s %16s %16s %15s %16s %14s\n", "calls", "rtpgate plain", "rtpgate SRTP", \
+		"SRTP/plain<=1.5", "rtpengine plain", "rtpengine SRTP", "SRTP/plain", "gate/engine<1"
+	for (i = 1; i <= nl; i++) {
+		c = loads[i]; gp = last["rtpgate", c]; gs = last["rtpgate-srtp", c]
+		ep = last["rtpengine", c]; es = last["rtpengine-srtp", c]
+		if (!gs && !es) continue
+		r1 = ratio(cpu[gs], cpu[gp]); r3 = ratio(cpu[gs], cpu[es])
+		printf "%6s %14s %13s %16s %16s %15s %16s %14s\n", c, num(gp ? cpu[gp] : "", "%.2f"), \
+			num(gs ? cpu[gs] : "", "%.2f"), r1 (r1 == "-" ? "" : (r1 + 0 <= 1.5 ? " met" : " NOT met")), \
+			num(ep ? cpu[ep] : "", "%.2f"), num(es ? cpu[es] : "", "%.2f"), ratio(cpu[es], cpu[ep]), \
+			r3 (r3 == "-" ? "" : (r3 + 0 < 1 ? " met" : " NOT met"))
 	}
 }' busy="${BUSY_PCT:-20}" "$1"
 }
@@ -94,10 +127,28 @@ if [ "${1:-}" = --table ]; then
 	exit 0
 fi
 
-if [ $# -gt 0 ]; then LOADS=("$@"); else LOADS=(500 1000 2000); fi
-for n in "${LOADS[@]}"; do
-	case $n in ''|*[!0-9]*) echo "run.sh: load '$n' is not a number of calls" >&2; exit 2;; esac
+srtp_all=0
+if [ "${1:-}" = --srtp ]; then srtp_all=1; shift; fi
+if [ $# -gt 0 ]; then
+	LOADS=("$@")
+	if [ "$srtp_all" = 1 ]; then default_srtp="$*"; else default_srtp=; fi
+else
+	LOADS=(500 1000 2000)
+	if [ "$srtp_all" = 1 ]; then default_srtp="${LOADS[*]}"; else default_srtp=500; fi
+fi
+read -r -a SRTP_LOADS <<<"${SRTP_LOADS-$default_srtp}"
+for n in "${LOADS[@]}" "${SRTP_LOADS[@]}"; do
+	case $n in ''|*[!0-9]*) echo "run.sh: load '$n' is not a number of calls (usage: run.sh [--srtp] [CALLS...])" >&2; exit 2;; esac
 done
+for n in "${SRTP_LOADS[@]}"; do
+	case " ${LOADS[*]} " in *" $n "*) ;; *) echo "run.sh: warning: SRTP load $n is not among the loads (${LOADS[*]}): not run" >&2;; esac
+done
+# is_srtp_load N: does load N get the SRTP runs too?
+is_srtp_load() {
+	local x
+	for x in "${SRTP_LOADS[@]}"; do [ "$x" = "$1" ] && return 0; done
+	return 1
+}
 
 DURATION=${DURATION:-20}
 WARMUP=${WARMUP:-1}
@@ -114,7 +165,8 @@ RX_COALESCE_US=${RX_COALESCE_US:-0}
 LOADGEN_ARGS=${LOADGEN_ARGS:-}
 RETRY_BUSY=${RETRY_BUSY:-2}
 RTPENGINE_BIN=${RTPENGINE_BIN:-/usr/bin/rtpengine}
-RG_BIN=${RG_BIN:-build/gateway/rtpgate}
+BUILD_DIR=${BUILD_DIR:-build}
+RG_BIN=${RG_BIN:-$BUILD_DIR/gateway/rtpgate}
 OUT=${OUT_DIR:-$(mktemp -d /tmp/rg-bench.XXXXXX)}
 mkdir -p "$OUT" || exit 2
 RESULTS=$OUT/results.txt
@@ -131,13 +183,22 @@ fi
 
 # ---- load generator binary
 if [ -z "${LOADGEN:-}" ]; then
-	if [ -x build/bench/rg-loadgen ] && [ build/bench/rg-loadgen -nt bench/loadgen.c ]; then
-		LOADGEN=build/bench/rg-loadgen
+	if [ -x "$BUILD_DIR/bench/rg-loadgen" ] && [ "$BUILD_DIR/bench/rg-loadgen" -nt bench/loadgen.c ]; then
+		LOADGEN=$BUILD_DIR/bench/rg-loadgen
 	else
 		LOADGEN=$OUT/rg-loadgen
 		echo "building $LOADGEN from bench/loadgen.c" >&2
-		${CC:-cc} -O2 -std=gnu11 -D_GNU_SOURCE -Wall -o "$LOADGEN" bench/loadgen.c -lpthread -lm || exit 2
+		# libsrtp2 (Debian libsrtp2-dev) for --srtp; NSS headers for LOADGEN_NSS (bench/meson.build)
+		srtp_flags=$(pkg-config --cflags --libs libsrtp2 2>/dev/null || echo -lsrtp2)
+		if nss_flags=$(pkg-config --cflags --libs nss 2>/dev/null); then nss_flags="-DLOADGEN_NSS $nss_flags"; else nss_flags=; fi
+		# shellcheck disable=SC2086
+		${CC:-cc} -O2 -std=gnu11 -D_GNU_SOURCE -Wall -o "$LOADGEN" bench/loadgen.c -lpthread -lm \
+			$srtp_flags $nss_flags || exit 2
 	fi
+fi
+if [ ${#SRTP_LOADS[@]} -gt 0 ] && ! { "$LOADGEN" --help 2>&1 || :; } | grep -q -- --srtp; then
+	echo "run.sh: $LOADGEN has no --srtp (built from an older loadgen.c?); rebuild it or set LOADGEN" >&2
+	exit 2
 fi
 
 # ---- process bookkeeping: everything we start is killed on exit
@@ -276,14 +337,14 @@ measure() {
 	while :; do
 		attempt=$((attempt + 1))
 		wait_quiet
-		if [ "$name" = baseline ]; then
-			run_loadgen baseline "$calls" --baseline
+		if [ "${name%-srtp}" = baseline ]; then
+			run_loadgen "$name" "$calls" --baseline "${LG_MODE[@]}"
 		else
 			if ! start_daemon "$name" "$OUT/$name-$calls.log" "$@"; then
 				echo "  $name: skipped for $calls calls (did not start / no pong); log: $OUT/$name-$calls.log"
 				return 1
 			fi
-			run_loadgen "$name" "$calls" --ng "127.0.0.1:$NG_PORT" --pid "$DPID"
+			run_loadgen "$name" "$calls" --ng "127.0.0.1:$NG_PORT" --pid "$DPID" "${LG_MODE[@]}"
 			stop_daemon
 		fi
 		sleep 1
@@ -301,19 +362,35 @@ measure() {
 	return 0
 }
 
-echo "bench: loads=${LOADS[*]} duration=${DURATION}s pps=$PPS/dir/call threads=$THREADS ports=$PORT_MIN-$PORT_MAX out=$OUT"
-for calls in "${LOADS[@]}"; do
+# run_set SUFFIX CALLS: baseline, rtpengine, rtpgate at one load; SUFFIX "" (plain) or -srtp
+# (rg-loadgen --srtp: caller SDES-SRTP, callee plain RTP/AVP; rtpengine needs no flag beyond
+# the offer's transport-protocol RTP/AVP, which the generator sends)
+LG_MODE=()
+run_set() {
+	local sfx=$1 calls=$2 what="plain RTP"
+	LG_MODE=()
+	if [ "$sfx" = -srtp ]; then LG_MODE=(--srtp); what="SRTP->RTP"; fi
 	if [ -z "${SKIP_BASELINE:-}" ]; then
-		echo "== baseline (no gateway), $calls calls"
-		measure baseline "$calls"
+		echo "== baseline$sfx (no gateway, $what), $calls calls"
+		measure "baseline$sfx" "$calls"
 	fi
 	if [ "$have_rtpengine" = 1 ]; then
-		echo "== rtpengine, $calls calls"
-		measure rtpengine "$calls" "$RTPENGINE_BIN" --config-file=none --table=-1 "${common_opts[@]}"
+		echo "== rtpengine$sfx ($what), $calls calls"
+		measure "rtpengine$sfx" "$calls" "$RTPENGINE_BIN" --config-file=none --table=-1 "${common_opts[@]}"
 	fi
 	if [ "$have_rtpgate" = 1 ]; then
-		echo "== rtpgate, $calls calls"
-		measure rtpgate "$calls" "$RG_BIN" --config-file=none "${common_opts[@]}"
+		echo "== rtpgate$sfx ($what), $calls calls"
+		measure "rtpgate$sfx" "$calls" "$RG_BIN" --config-file=none "${common_opts[@]}"
+	fi
+}
+
+echo "bench: loads=${LOADS[*]} srtp-loads=${SRTP_LOADS[*]:-none} duration=${DURATION}s pps=$PPS/dir/call threads=$THREADS ports=$PORT_MIN-$PORT_MAX out=$OUT"
+for calls in "${LOADS[@]}"; do
+	if is_srtp_load "$calls"; then
+		[ -n "${SKIP_PLAIN:-}" ] || run_set "" "$calls"
+		run_set -srtp "$calls"
+	else
+		run_set "" "$calls"
 	fi
 done
 
