@@ -3,6 +3,7 @@
 #include "log.h"
 #include "recording.h"
 #include "player.h"
+#include "repack.h"
 #include "stats.h"
 #include "sdes.h"
 #include "webrtc.h"
@@ -79,6 +80,7 @@ static void media_free(rg_media *m)
 	rg_sdes_free(m->sdes);
 	rg_player_free(m->player);   /* no worker watches it any more: the call is being freed */
 	g_free(m->rtpp_pts);
+	rg_repack_free(m->repack);
 	rg_media_codecs_free(m->codecs);
 	g_free(m->type);
 	g_free(m->proto);

@@ -86,6 +86,7 @@ typedef struct rg_media {
 	struct rg_sdes *sdes;      /* non-NULL: this leg is SDES-SRTP, terminated here (sdes.h) */
 	struct rg_media_codecs *codecs;  /* codec lists and transcoder (codec_neg.h); NULL = untouched */
 	struct rg_player *player;  /* a prompt / DTMF playing to this media's party (player.h) */
+	struct rg_repack *repack;  /* rtpproxy Z: what the party sends is repacketized (repack.h) */
 } rg_media;
 
 typedef struct rg_party {

@@ -2,6 +2,7 @@
 #include "codec_neg.h"
 #include "log.h"
 #include "player.h"
+#include "repack.h"
 #include "recording.h"
 #include "transcode.h"
 #include "rtp.h"
@@ -252,6 +253,10 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 				rg_transcode_rtcp_in(m, &rci);
 			continue;
 		}
+		if (m->repack && !is_rtcp) {
+			rg_repack_rtp(w, m, ctx->buf[i], &ri);   /* rtpproxy Z<ms> */
+			continue;
+		}
 		if (peer->wrtc) {
 			/* toward a WebRTC leg: SRTP-protect in place and send on the ICE pair */
 			if (rg_webrtc_send(peer->wrtc, ctx->buf[i], len, RG_RELAY_MTU, is_rtcp) < 0)
@@ -340,6 +345,10 @@ void rg_relay_forward(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, size_
 			rg_transcode_rtp(w, m, buf, &ri);
 		else
 			rg_transcode_rtcp_in(m, &rci);
+		return;
+	}
+	if (m->repack && !is_rtcp) {
+		rg_repack_rtp(w, m, buf, &ri);
 		return;
 	}
 	rg_relay_send(w, peer, buf, len, cap, is_rtcp);

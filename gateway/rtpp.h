@@ -31,7 +31,7 @@ enum rtpp_ecode {
 	RTPP_E_NOTIFY_TAG = 10,   /* notify tag: invalid URL encoding */
 	RTPP_E_IFACE_E = 11,      /* E: no external interface, or more than two I/E */
 	RTPP_E_IFACE_I = 12,      /* I: no internal interface, or more than two I/E */
-	RTPP_E_Z = 13,            /* Z<ms>: bad value, or repacketization asked (not supported yet) */
+	RTPP_E_Z = 13,            /* Z<ms>: not a packetization time of 1-999 ms */
 	RTPP_E_CODECS = 14,       /* c<list>: empty or given twice */
 	RTPP_E_LADDR_SYNTAX = 15, /* L<addr> syntax */
 	RTPP_E_RADDR_SYNTAX = 16, /* R<addr> syntax */

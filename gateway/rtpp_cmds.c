@@ -5,6 +5,7 @@
 #include "call.h"
 #include "log.h"
 #include "player.h"
+#include "repack.h"
 #include "ports.h"
 #include "recording.h"
 #include "stats.h"
@@ -28,6 +29,7 @@ const char *const rtpp_capabilities[] = {
 	"20040107",   /* base protocol */
 	"20050322",   /* several streams per call (medianum) */
 	"20060704",   /* VF itself (extra parameter to V) */
+	"20071116",   /* Z<ms>: repacketization of G.711 / G.722 (repack.c) */
 	"20080403",   /* Q */
 	"20081102",   /* c<pts> in U/L: kept per leg, the "session" codec list of P */
 	"20141004",   /* G */
@@ -185,7 +187,7 @@ static const ul_mod_def ul_mod_defs[] = {
 	{ 'N', M_NEWPORT, "allocate a new port for the answered side" },
 	{ 'I', M_IFACE, "interface 'internal' (first I/E: facing the SDP's author, second: the other party)" },
 	{ 'E', M_IFACE, "interface 'external' (as I)" },
-	{ 'Z', M_PTIME, "Z<ms>: repacketize (not supported yet: error E13)" },
+	{ 'Z', M_PTIME, "Z<ms>: repacketize what the party sends (G.711, G.722) to <ms>" },
 	{ 'C', M_CODECS, "c<pt,pt,...>: payload types of the m= line (checked, not used)" },
 	{ 'L', M_LADDR, "L<addr>: allocate on the interface with this address" },
 	{ 'R', M_RADDR, "R<addr>: allocate on the interface that routes to this address" },
@@ -466,9 +468,6 @@ static int cmd_ul(const rtpp_cmd *cm, GString *out, rtpp_res *r, bool lookup)
 	r->call_id = rg_str_dup(cm->arg[0]);
 	if (e)
 		return e;
-	if (m.ptime >= 0)
-		return fail(r, RTPP_E_Z, "repacketization (Z%d) is not supported yet: it comes with transcoding",
-			    m.ptime);
 	const char *cid = r->call_id;
 	if (m.n_unknown)
 		rg_clog(RG_LOG_INFO, cid, "rtpproxy %c: %u unknown modifier(s) in '%.*s' ignored", cm->op,
@@ -570,6 +569,19 @@ static int cmd_ul(const rtpp_cmd *cm, GString *out, rtpp_res *r, bool lookup)
 	if (rg_str_is_set(m.codecs)) {
 		g_free(ma->rtpp_pts);
 		ma->rtpp_pts = rg_str_dup(m.codecs);
+	}
+	if (m.ptime < 0 && ma->repack) {
+		rg_repack_free(ma->repack);   /* a U/L without Z from the same party: no more */
+		ma->repack = NULL;
+	} else if (m.ptime >= 0) {
+		/* Z<ms>: what the author sends is repacketized (G.711/G.722 of its c list) */
+		const char *why = rg_repack_set(ma, rg_repack_pick_pt(ma->rtpp_pts), (unsigned)m.ptime);
+		if (why)
+			rg_clog(RG_LOG_INFO, cid, "rtpproxy %c media %u: Z%d ignored: %s", cm->op, ma->index,
+				m.ptime, why);
+		else
+			rg_clog(RG_LOG_INFO, cid, "rtpproxy %c media %u: packets from %s repacketized to %d ms",
+				cm->op, ma->index, author->tag ? author->tag : "(untagged)", m.ptime);
 	}
 	if (lookup) {
 		c->answered = true;

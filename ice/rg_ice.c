@@ -476,7 +476,7 @@ int rg_ice_gather(rg_ice_agent *a, char **err)
 {
 	touch(a);
 	if (!nice_agent_gather_candidates(a->nice, a->stream)) {
-		*err = g_strdup_printf("gathering on %s failed", a->bind_addr);
+		*err = g_strdup_printf("gathering on %s failed (no host candidate could be bound)", a->bind_addr);
 		return -1;
 	}
 	register_fds(a);

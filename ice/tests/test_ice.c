@@ -156,7 +156,8 @@ static void peer_new(peer *p, const char *name, worker *w, rg_ice_cfg cfg)
 	p->a = rg_ice_agent_new(w->loop, &cfg, &p_cb, p, &err);
 	g_assert_null(err);
 	g_assert_nonnull(p->a);
-	g_assert_cmpint(rg_ice_gather(p->a, &err), ==, 0);
+	if (rg_ice_gather(p->a, &err) != 0)
+		g_error("%s: %s", name, err ? err : "gathering failed");
 	g_assert_null(err);
 }
 
