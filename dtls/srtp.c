@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#ifdef RG_SRTP_NSS
+#include <nss.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,6 +65,16 @@ static srtp_err_status_t init_status = srtp_err_status_init_fail;
 
 static void do_init(void)
 {
+#ifdef RG_SRTP_NSS
+	/* libsrtp2 built on NSS (Debian's) calls NSS_NoDB_Init(), which asks for small tables
+	 * (NSS_INIT_OPTIMIZESPACE: a few hash buckets and one lock for every key object): with
+	 * many SRTP streams each packet's key lookup slows down and both workers contend for that
+	 * lock (measured in bench/README.md). Initialised first, with full-size tables, NSS is
+	 * left as it is by libsrtp2. */
+	if (!NSS_IsInitialized())
+		NSS_Initialize("", "", "", "", NSS_INIT_READONLY | NSS_INIT_NOCERTDB | NSS_INIT_NOMODDB |
+						   NSS_INIT_FORCEOPEN | NSS_INIT_NOROOTINIT);
+#endif
 	/* libsrtp's srtp_init() is not thread-safe and must run once */
 	init_status = srtp_init();
 }
