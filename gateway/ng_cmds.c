@@ -182,7 +182,16 @@ static const char *offer_webrtc(rg_media *mf, rg_media *mt, const sdp_session *s
 			rg_sdes_new(mt);
 		return NULL;
 	}
-	if (!mt->wrtc && !rg_webrtc_new(mt, true, lite_fwd, &err))
+	if (mt->wrtc)
+		return NULL;
+	/* several m= lines toward one WebRTC party: one transport for all (BUNDLE, RFC 8843), the
+	 * first one's; what browsers with bundlePolicy max-bundle require */
+	for (guint i = 0; i + 1 < mt->index; i++) {
+		rg_media *o = mt->party->medias->pdata[i];
+		if (o->wrtc && !o->wrtc_member && !o->rejected && rg_webrtc_bundle_join(o->wrtc, mt))
+			return NULL;
+	}
+	if (!rg_webrtc_new(mt, true, lite_fwd, &err))
 		return err;
 	return NULL;
 }

@@ -555,8 +555,16 @@ const char *rg_webrtc_remote(rg_media *m, const sdp_session *s, const sdp_media 
 {
 	rg_webrtc *wt = m->wrtc;
 	member_from_sdp(wt, rg_webrtc_member(m), sm);
-	if (m->wrtc_member)
-		return NULL;   /* the owner's m= line carries the transport */
+	if (m->wrtc_member) {
+		/* the owner's m= line carries the transport; an answer that does not bundle this
+		 * m= line with it leaves the m= line without one (rtpgate offers BUNDLE only) */
+		if (is_answer && sm->port && rg_webrtc_bundle_tag(s, m->index - 1) != (int)wt->media->index - 1) {
+			rg_clog(RG_LOG_WARN, wt->call->call_id, "media %u: the answer does not accept BUNDLE: no "
+				"transport for it", m->index);
+			ng_warn((ng_req *)r, "media %u: answer without BUNDLE: that media gets no packets", m->index);
+		}
+		return NULL;
+	}
 	const char *ufrag = attr_ms(s, sm, "ice-ufrag"), *pwd = attr_ms(s, sm, "ice-pwd");
 	if (!ufrag || !pwd)
 		return "WebRTC media without ICE credentials";

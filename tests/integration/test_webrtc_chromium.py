@@ -9,6 +9,8 @@ The same two calls as test_webrtc_aiortc.py, set up over NG as Kamailio's rtpeng
   2. the plain endpoint offers PCMU; flags toward the browser
      "ICE=force UDP/TLS/RTP/SAVPF DTLS=passive rtcp-mux-offer rtcp-mux-require SDES-off generate-mid";
      Chromium answers (PCMU only); its answer goes back with "ICE=remove RTP/AVP rtcp-mux-demux".
+  5. the plain endpoint offers audio + video: rtpgate offers the browser one transport for both
+     (a=group:BUNDLE 0 1); Chromium answers bundled; audio both ways.
   4. Chromium offers Opus only (+ telephone-event); "codec-strip-all codec-transcode-PCMU" gives the
      SIP side PCMU; Chromium's insertDTMF arrives at the plain side as RFC 4733 events.
   3. as 1, with the fake camera's VP8 video in the same BUNDLE group as the audio: rtpgate answers
@@ -66,7 +68,7 @@ from test_webrtc_aiortc import PlainEndpoint, dominant_freq, check  # noqa: E402
 PAGE_DIR = os.path.join(HERE, "webrtc")
 # the page's RTCPeerConnection bundlePolicy: the browser default, or RG_BUNDLE_POLICY=max-bundle
 BUNDLE_POLICY = os.environ.get("RG_BUNDLE_POLICY", "balanced")
-DEADLINE = time.monotonic() + 140       # with the clean-up the run stays below 150 s
+DEADLINE = time.monotonic() + 170       # with the clean-up the run stays below 180 s
 
 
 def remaining():
@@ -574,6 +576,42 @@ async def flow_browser_opus_transcoded(ng, page, iface):
         ng.command("delete", call_id=call_id)
 
 
+async def flow_plain_offers_av(ng, page):
+    """The SIP side offers audio + video: the browser gets them on one transport (a=group:BUNDLE,
+    which max-bundle browsers require); Chromium answers bundled, audio flows both ways."""
+    name = "SIP offers audio+video (BUNDLE toward the browser)"
+    call_id = "chromium-e-%d" % random.randint(0, 1 << 30)
+    plain = PlainEndpoint()
+    try:
+        offer = plain.sdp() + "m=video %d RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\na=sendrecv\r\n" % (plain.port + 2)
+        r = ng.command("offer", sdp=offer, call_id=call_id, from_tag="phone",
+                       ICE="force", DTLS="passive", transport_protocol="UDP/TLS/RTP/SAVPF",
+                       flags=["trust-address", "generate-mid"], replace=["origin", "session-connection"],
+                       **{"rtcp-mux": ["offer", "require"], "SDES": ["off"]})
+        sdp_browser = r[b"sdp"].decode()
+        ports = re.findall(r"m=(?:audio|video) (\d+) UDP/TLS/RTP/SAVPF", sdp_browser)
+        check_sdp("%s: the browser's offer bundles audio and video on one transport" % name,
+                  "a=group:BUNDLE 0 1" in sdp_browser and len(ports) == 2 and ports[0] == ports[1], sdp_browser)
+        ok, res = page.call("answer", sdp=sdp_browser, freq=440)
+        if not check("%s: Chromium accepts rtpgate's offer and answers" % name, ok,
+                     "" if ok else "Chromium: %s -- SDP: %s" % (res, oneline(sdp_browser))):
+            return
+        answer = res["sdp"]
+        check_sdp("%s: Chromium's answer is bundled" % name, "a=group:BUNDLE 0 1" in answer, answer)
+        r = ng.command("answer", sdp=answer, call_id=call_id, from_tag="phone", to_tag="browser",
+                       ICE="remove", transport_protocol="RTP/AVP", replace=["origin", "session-connection"],
+                       **{"rtcp-mux": ["demux"]})
+        check("%s: no warning in rtpgate's answer reply" % name, b"warning" not in r,
+              str(r.get(b"warning")))
+        sdp_plain = r[b"sdp"].decode()
+        plain.dest = (c_addr(sdp_plain), m_port(sdp_plain))
+        await media_phase(name, page, plain, ng, call_id)
+    finally:
+        page.call("close", timeout=5)
+        plain.sock.close()
+        ng.command("delete", call_id=call_id)
+
+
 async def flow_plain_offers(ng, page):
     name = "SIP offers"
     call_id = "chromium-b-%d" % random.randint(0, 1 << 30)
@@ -694,6 +732,7 @@ def main():
         asyncio.run(asyncio.wait_for(flow_plain_offers(ng, page), min(35, remaining())))
         asyncio.run(asyncio.wait_for(flow_browser_offers_av(ng, page, iface), min(35, remaining())))
         asyncio.run(asyncio.wait_for(flow_browser_opus_transcoded(ng, page, iface), min(35, remaining())))
+        asyncio.run(asyncio.wait_for(flow_plain_offers_av(ng, page), min(35, remaining())))
         check("daemon still running", daemon.poll() is None)
         check("Chromium still running", browser.poll() is None)
         ok = all(aio.RESULTS)

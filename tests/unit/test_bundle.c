@@ -311,6 +311,65 @@ static void test_offer_answer(void)
 	assert_result(d, "ok");
 }
 
+/* A SIP phone offers audio + video; the browser gets one transport for both (a=group:BUNDLE),
+ * as max-bundle browsers require, and its bundled answer is taken. */
+static void test_offer_to_browser(void)
+{
+	static const char *phone =
+		"v=0\r\no=- 5 1 IN IP4 127.0.0.1\r\ns=phone\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"m=audio 40000 RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n"
+		"m=video 40002 RTP/AVP 96\r\na=rtpmap:96 VP8/90000\r\na=sendrecv\r\n";
+	g_autoptr(reply) o = ng("offer", "call-id", "bundle-2", "from-tag", "phone", "sdp", phone,
+				"ICE", "force", "DTLS", "passive", "transport-protocol", "UDP/TLS/RTP/SAVPF",
+				"rtcp-mux", "[offer require", "SDES", "[off", "flags", "[trust-address generate-mid", NULL);
+	assert_result(o, "ok");
+	g_autofree char *tob = rstr(o, "sdp");
+	g_assert_nonnull(strstr(tob, "a=group:BUNDLE 0 1\r\n"));
+	g_assert_cmpuint(sdp_port(tob, 0), ==, sdp_port(tob, 1));
+	g_assert_cmpuint(count(tob, "a=ice-ufrag:"), ==, 2);
+	g_assert_cmpuint(count(tob, "a=setup:actpass"), ==, 2);
+	const char *u1 = strstr(tob, "a=ice-ufrag:"), *u2 = strstr(u1 + 1, "a=ice-ufrag:");
+	g_assert_cmpint(strncmp(u1, u2, strcspn(u1, "\r")), ==, 0);
+
+	/* the browser answers bundled (its transport on the first m= line) */
+	g_autofree char *ans = browser_offer();
+	gchar **parts = g_strsplit(ans, "a=setup:actpass", -1);
+	g_autofree char *ans2 = g_strjoinv("a=setup:active", parts);
+	g_strfreev(parts);
+	g_autoptr(reply) a = ng("answer", "call-id", "bundle-2", "from-tag", "phone", "to-tag", "browser",
+				"sdp", ans2, "ICE", "remove", "transport-protocol", "RTP/AVP", "rtcp-mux", "[demux", NULL);
+	assert_result(a, "ok");
+	g_autofree char *warn = rstr(a, "warning");
+	g_assert_null(warn);
+	rg_call *c = rg_call_get("bundle-2");
+	g_assert_nonnull(c);
+	g_mutex_lock(&c->lock);
+	rg_party *b = rg_party_find(c, "browser");
+	g_assert_nonnull(b);
+	rg_media *m0 = b->medias->pdata[0], *m1 = b->medias->pdata[1];
+	g_assert_true(m0->wrtc && m0->wrtc == m1->wrtc && m1->wrtc_member);
+	g_assert_cmpstr(rg_webrtc_member(m1)->mid, ==, "1");
+	g_mutex_unlock(&c->lock);
+	rg_call_unref(c);
+	g_autoptr(reply) d = ng("delete", "call-id", "bundle-2", NULL);
+
+	/* an answer that does not bundle: the video m= line has no transport, and the reply says so */
+	g_autoptr(reply) o3 = ng("offer", "call-id", "bundle-3", "from-tag", "phone", "sdp", phone,
+				 "ICE", "force", "DTLS", "passive", "transport-protocol", "UDP/TLS/RTP/SAVPF",
+				 "rtcp-mux", "[offer require", "SDES", "[off", "flags", "[trust-address generate-mid", NULL);
+	assert_result(o3, "ok");
+	gchar **p3 = g_strsplit(ans2, "a=group:BUNDLE 0 1\r\n", -1);
+	g_autofree char *ans3 = g_strjoinv("", p3);
+	g_strfreev(p3);
+	g_autoptr(reply) a3 = ng("answer", "call-id", "bundle-3", "from-tag", "phone", "to-tag", "browser",
+				 "sdp", ans3, "ICE", "remove", "transport-protocol", "RTP/AVP", "rtcp-mux", "[demux", NULL);
+	assert_result(a3, "ok");
+	g_autofree char *warn3 = rstr(a3, "warning");
+	g_assert_nonnull(warn3);
+	g_assert_nonnull(strstr(warn3, "answer without BUNDLE"));
+	g_autoptr(reply) d3 = ng("delete", "call-id", "bundle-3", NULL);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -322,6 +381,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/bundle/route", test_route);
 	g_test_add_func("/bundle/tag", test_tag);
 	g_test_add_func("/bundle/offer-answer", test_offer_answer);
+	g_test_add_func("/bundle/offer-to-browser", test_offer_to_browser);
 	int ret = g_test_run();
 	test_engine_stop(&cfg);
 	return ret;
