@@ -30,6 +30,17 @@
  * crypto work per packet without a gateway: the caller protects, the callee
  * unprotects with the caller's key, the callee's packets stay plain.
  *
+ * --transcode: the caller offers Opus only (a=rtpmap:111 opus/48000/2) and the offer asks for
+ * codec-strip-all codec-transcode-PCMU, so the callee is offered PCMU only and answers PCMU; the
+ * gateway transcodes both ways.  The caller sends real Opus frames (a few seconds of a
+ * speech-like signal encoded once with libopus at start, replayed), the callee sends PCMU of the
+ * same signal.  No probe survives transcoding, so the receiver checks payload type and size
+ * (callee: PT 0, 160 octets; caller: PT 111, a 20 ms Opus packet) and counts; latency matches
+ * the k-th packet the gateway sent to a side (by the gateway's own RTP sequence number,
+ * relative to its first one, so a lost packet does not shift the match) with the k-th packet
+ * the other side sent.  --codec-bench S: no network, times bare libopus + G.711 at the settings
+ * rtpgate uses for Opus<->PCMU (see codec_bench()).
+ *
  * Threads: the main thread does NG and the paced sending; one receiver
  * thread does epoll + recvmmsg over all sockets.
  *
@@ -67,6 +78,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <opus.h>
 #include <srtp2/srtp.h>
 #ifdef LOADGEN_NSS
 #include <nss.h>
@@ -106,6 +118,8 @@ static struct {
 	int rx_coalesce_us;
 	bool baseline;
 	bool srtp;
+	bool transcode;
+	double codec_bench;
 	bool nss_space;
 	bool json;
 	bool ping_only;
@@ -586,6 +600,35 @@ static bool sdp_media_addr(const char *sdp, size_t len, struct sockaddr_in *sa)
 	return true;
 }
 
+/* the format list of the first m=audio line ("0 101"), into out */
+static bool sdp_fmts(const char *sdp, size_t len, char *out, size_t n)
+{
+	const char *p = sdp, *end = sdp + len;
+	while (p < end) {
+		const char *eol = memchr(p, '\n', (size_t)(end - p));
+		if (!eol)
+			eol = end;
+		size_t ll = (size_t)(eol - p);
+		if (ll && p[ll - 1] == '\r')
+			ll--;
+		if (ll > 8 && !memcmp(p, "m=audio ", 8)) {
+			char line[256];
+			if (ll >= sizeof line)
+				ll = sizeof line - 1;
+			memcpy(line, p, ll);
+			line[ll] = 0;
+			int off = -1;
+			sscanf(line, "m=audio %*s %*s %n", &off);
+			if (off < 0)
+				return false;
+			snprintf(out, n, "%s", line + off);
+			return true;
+		}
+		p = eol + 1;
+	}
+	return false;
+}
+
 /* ------------------------------------------------------------------ */
 /* SDES-SRTP (--srtp): keys in SDP, libsrtp2 sessions                   */
 
@@ -707,6 +750,191 @@ static void sdp_srtp_info(const char *sdp, size_t len, struct sdp_srtp *out)
 }
 
 /* ------------------------------------------------------------------ */
+/* --transcode: test signal, G.711 mu-law, Opus frames                  */
+
+#define TC_OPUS_PT 111
+#define TC_SIGNAL_S 4          /* seconds of signal, replayed */
+#define TC_FRAMES (TC_SIGNAL_S * 50)
+#define TC_OPUS_MAX 400
+
+/* speech-like: a voiced source (pitch gliding 100-220 Hz, 12 harmonics with a falling
+ * spectrum and two moving formant bumps) under a syllable envelope (~4 Hz, with pauses),
+ * plus a little noise */
+static void tc_signal(int16_t *x, size_t n, unsigned rate)
+{
+	double ph = 0;
+	uint32_t rnd = 12345;
+	for (size_t i = 0; i < n; i++) {
+		double t = (double)i / rate;
+		double f0 = 160 + 60 * sin(2 * M_PI * 0.7 * t) + 20 * sin(2 * M_PI * 3.1 * t);
+		ph += 2 * M_PI * f0 / rate;
+		double f1 = 600 + 300 * sin(2 * M_PI * 1.3 * t), f2 = 1700 + 500 * sin(2 * M_PI * 0.9 * t);
+		double v = 0;
+		for (int h = 1; h <= 12; h++) {
+			double fh = f0 * h;
+			if (fh > rate / 2.0 - 200)
+				break;
+			double g = 1.0 / h + 0.8 * exp(-pow((fh - f1) / 200, 2)) + 0.5 * exp(-pow((fh - f2) / 300, 2));
+			v += g * sin(h * ph);
+		}
+		double env = sin(2 * M_PI * 2.1 * t);
+		env = env > 0 ? env : 0.05 * -env;   /* syllables with near-silent gaps */
+		rnd = rnd * 1103515245u + 12345u;
+		double noise = ((double)(rnd >> 16 & 0x7fff) / 16384.0 - 1.0) * 0.02;
+		double y = 5000 * env * v / 3 + 32768 * noise * 0.05;
+		x[i] = (int16_t)(y > 32767 ? 32767 : y < -32768 ? -32768 : y);
+	}
+}
+
+/* G.711 mu-law (ITU-T G.711, the usual segment coding) */
+static uint8_t lin2ulaw(int16_t pcm)
+{
+	int v = pcm, sign = 0;
+	if (v < 0) {
+		v = -v;
+		sign = 0x80;
+	}
+	if (v > 32635)
+		v = 32635;
+	v += 0x84;
+	int seg = 7;
+	for (int m = 0x4000; seg > 0 && !(v & m); m >>= 1)
+		seg--;
+	int mant = (v >> (seg + 3)) & 0x0f;
+	return (uint8_t)~(sign | seg << 4 | mant);
+}
+
+static int16_t ulaw2lin(uint8_t u)
+{
+	u = (uint8_t)~u;
+	int t = ((u & 0x0f) << 3) + 0x84;
+	t <<= (u & 0x70) >> 4;
+	return (int16_t)((u & 0x80) ? 0x84 - t : t - 0x84);
+}
+
+static uint8_t tc_opus[TC_FRAMES][TC_OPUS_MAX];   /* what the caller sends */
+static uint16_t tc_opus_len[TC_FRAMES];
+static uint8_t tc_pcmu[TC_FRAMES][160];           /* what the callee sends */
+
+/* encode the caller's Opus frames once, as a browser would send them: 48 kHz mono, 32 kbit/s,
+ * VOIP, complexity 10 (not on the clock: done before the media phase) */
+static void tc_prepare(void)
+{
+	size_t n48 = (size_t)TC_SIGNAL_S * 48000, n8 = (size_t)TC_SIGNAL_S * 8000;
+	int16_t *x48 = malloc(n48 * sizeof *x48), *x8 = malloc(n8 * sizeof *x8);
+	if (!x48 || !x8)
+		die("out of memory");
+	tc_signal(x48, n48, 48000);
+	tc_signal(x8, n8, 8000);
+	int err;
+	OpusEncoder *e = opus_encoder_create(48000, 1, OPUS_APPLICATION_VOIP, &err);
+	if (!e)
+		die("opus_encoder_create: %s", opus_strerror(err));
+	opus_encoder_ctl(e, OPUS_SET_BITRATE(32000));
+	opus_encoder_ctl(e, OPUS_SET_COMPLEXITY(10));
+	for (int f = 0; f < TC_FRAMES; f++) {
+		int l = opus_encode(e, x48 + (size_t)f * 960, 960, tc_opus[f], TC_OPUS_MAX);
+		if (l <= 0)
+			die("opus_encode: %s", opus_strerror(l));
+		tc_opus_len[f] = (uint16_t)l;
+		for (int i = 0; i < 160; i++)
+			tc_pcmu[f][i] = lin2ulaw(x8[(size_t)f * 160 + (size_t)i]);
+	}
+	opus_encoder_destroy(e);
+	free(x48);
+	free(x8);
+}
+
+static double cpu_thread_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --codec-bench S: bare libopus + G.711 per transcoded 20 ms packet, one thread, at the settings
+ * rtpgate's pipeline uses for Opus<->PCMU (codecs/codec_opus.c, pipeline PCM rate 8 kHz):
+ *   Opus->PCMU: opus_decode at 8 kHz mono of the caller's frames, then mu-law encode of 160 samples;
+ *   PCMU->Opus: mu-law decode of 160 samples, then opus_encode at 8 kHz mono, 24 kbit/s,
+ *   complexity 5 (RG_OPUS_DEFAULT_COMPLEXITY), VOIP, signal voice, VBR, no FEC, no DTX,
+ *   narrowband.  One decoder and one encoder per call, as many as --calls (cache effects of
+ *   many states), cycled round-robin like the gateway sees them. */
+static void codec_bench(void)
+{
+	tc_prepare();
+	int ncalls = opt.calls < 1 ? 1 : opt.calls > 2000 ? 2000 : opt.calls;
+	OpusDecoder **dec = calloc((size_t)ncalls, sizeof *dec);
+	OpusEncoder **enc = calloc((size_t)ncalls, sizeof *enc);
+	if (!dec || !enc)
+		die("out of memory");
+	int err;
+	for (int c = 0; c < ncalls; c++) {
+		dec[c] = opus_decoder_create(8000, 1, &err);
+		enc[c] = opus_encoder_create(8000, 1, OPUS_APPLICATION_VOIP, &err);
+		if (!dec[c] || !enc[c])
+			die("opus create: %s", opus_strerror(err));
+		opus_encoder_ctl(enc[c], OPUS_SET_BITRATE(24000));
+		opus_encoder_ctl(enc[c], OPUS_SET_COMPLEXITY(5));
+		opus_encoder_ctl(enc[c], OPUS_SET_SIGNAL(OPUS_SIGNAL_VOICE));
+		opus_encoder_ctl(enc[c], OPUS_SET_VBR(1));
+		opus_encoder_ctl(enc[c], OPUS_SET_DTX(0));
+		opus_encoder_ctl(enc[c], OPUS_SET_INBAND_FEC(0));
+		opus_encoder_ctl(enc[c], OPUS_SET_PACKET_LOSS_PERC(0));
+		opus_encoder_ctl(enc[c], OPUS_SET_MAX_BANDWIDTH(OPUS_BANDWIDTH_NARROWBAND));
+	}
+	/* frames per direction: S seconds of audio per call-state rotation, at least 2000 */
+	long frames = (long)(opt.codec_bench * 50);
+	if (frames < 2000)
+		frames = 2000;
+	int16_t pcm[960];
+	uint8_t out[TC_OPUS_MAX];
+	volatile unsigned sink = 0;
+	/* warm-up: one frame per state */
+	for (int c = 0; c < ncalls; c++) {
+		if (opus_decode(dec[c], tc_opus[c % TC_FRAMES], tc_opus_len[c % TC_FRAMES], pcm, 960, 0) < 0 ||
+		    opus_encode(enc[c], pcm, 160, out, sizeof out) < 0)
+			die("opus warm-up failed");
+	}
+	double t0 = cpu_thread_s();
+	long bytes_out = 0;
+	for (long k = 0; k < frames; k++) {
+		int c = (int)(k % ncalls), f = (int)((k / ncalls + c) % TC_FRAMES);
+		int ns = opus_decode(dec[c], tc_opus[f], tc_opus_len[f], pcm, 960, 0);
+		if (ns != 160)
+			die("opus_decode at 8 kHz gave %d samples, want 160", ns);
+		uint8_t u[160];
+		for (int i = 0; i < 160; i++)
+			u[i] = lin2ulaw(pcm[i]);
+		sink += u[k % 160];
+	}
+	double t1 = cpu_thread_s();
+	for (long k = 0; k < frames; k++) {
+		int c = (int)(k % ncalls), f = (int)((k / ncalls + c) % TC_FRAMES);
+		for (int i = 0; i < 160; i++)
+			pcm[i] = ulaw2lin(tc_pcmu[f][i]);
+		int l = opus_encode(enc[c], pcm, 160, out, sizeof out);
+		if (l <= 0)
+			die("opus_encode: %s", opus_strerror(l));
+		bytes_out += l;
+	}
+	double t2 = cpu_thread_s();
+	double o2p = (t1 - t0) * 1e6 / (double)frames, p2o = (t2 - t1) * 1e6 / (double)frames;
+	long in_bytes = 0;
+	for (int f = 0; f < TC_FRAMES; f++)
+		in_bytes += tc_opus_len[f];
+	printf("CODEC label=codec-bench libopus=%s states=%d frames_per_dir=%ld opus_to_pcmu_us=%.2f "
+	       "pcmu_to_opus_us=%.2f mean_us_per_pkt=%.2f caller_opus_bytes=%.1f gw_opus_bytes=%.1f sink=%u\n",
+	       opus_get_version_string(), ncalls, frames, o2p, p2o, (o2p + p2o) / 2,
+	       (double)in_bytes / TC_FRAMES, (double)bytes_out / (double)frames, sink);
+	for (int c = 0; c < ncalls; c++) {
+		opus_decoder_destroy(dec[c]);
+		opus_encoder_destroy(enc[c]);
+	}
+	free(dec);
+	free(enc);
+}
+
+/* ------------------------------------------------------------------ */
 /* media state                                                         */
 
 struct side {
@@ -721,6 +949,15 @@ struct side {
 	/* --srtp: the sender thread protects with tx, the receiver thread unprotects with rx
 	 * (separate libsrtp sessions, so the two threads never share one); NULL = plain */
 	srtp_t tx_srtp, rx_srtp;
+	/* --transcode: the n-th packet this side really sent (sender thread), and what the
+	 * receiver thread learned of the gateway's stream toward this side */
+	uint64_t *sent_ns;   /* CLOCK_MONOTONIC send time of sent packet n */
+	uint8_t *sent_meas;  /* sent packet n was in the measured window */
+	uint32_t nsent;
+	bool out_started;
+	uint16_t out_seq0, out_last;
+	uint32_t out_cycles;
+	uint32_t out_n;      /* packets received from the gateway on this side, any window */
 };
 
 struct probe {
@@ -738,6 +975,7 @@ static struct side *sides; /* 2*calls: [2i] caller, [2i+1] callee */
 static int nsides;
 static uint32_t pkts_per_side; /* warmup + measured packets per side */
 static uint32_t warm_pkts_per_side;
+static uint32_t meas_end_per_side; /* packets before this number are measured (tail after it) */
 static char *run_id;
 
 /* latency histogram */
@@ -799,7 +1037,93 @@ static struct {
 	struct lathist klat;     /* kernel receive timestamp - send time (CLOCK_REALTIME) */
 	uint64_t no_kts;         /* packets without a kernel timestamp */
 	uint64_t recv_calls;
+	/* --transcode */
+	uint64_t bad_pt, bad_size; /* wrong payload type / payload size for the side */
+	uint64_t ahead;            /* k-th packet from the gateway before the peer sent its k-th */
+	uint64_t rtcp;             /* RTCP on an RTP port (ignored) */
+	int64_t rt_minus_mono;     /* CLOCK_REALTIME - CLOCK_MONOTONIC, for kernel timestamps */
 } rxs;
+
+/* --transcode: one packet from the gateway (or, --baseline, from the peer) on side s.
+ * Callee sides must get PCMU (PT 0, 160 octets), caller sides Opus (PT 111, one 20 ms packet);
+ * in a baseline run each side gets what its peer sends. The k-th packet on a side (k from the
+ * sender's RTP sequence numbers, relative to its first) is matched with the peer's k-th sent. */
+static void tc_rx(int s, const uint8_t *b, unsigned len, uint64_t t, uint64_t kts)
+{
+	struct side *me = &sides[s], *peer = &sides[s ^ 1];
+	if (len >= 2 && b[1] >= 200 && b[1] <= 204) {
+		rxs.rtcp++;
+		return;
+	}
+	if (len < RTP_HDR_LEN || (b[0] & 0xc0) != 0x80) {
+		rxs.bad++;
+		return;
+	}
+	unsigned hl = RTP_HDR_LEN + 4u * (b[0] & 0x0f);
+	if ((b[0] & 0x10) && len >= hl + 4)
+		hl += 4 + 4u * ((unsigned)b[hl + 2] << 8 | b[hl + 3]);
+	unsigned pad = (b[0] & 0x20) && len > hl ? b[len - 1] : 0;
+	if (len < hl + pad) {
+		rxs.bad++;
+		return;
+	}
+	unsigned plen = len - hl - pad;
+	int pt = b[1] & 0x7f;
+	/* side 1 (callee) gets PCMU from a gateway; in a baseline, the caller's Opus */
+	bool want_pcmu = (s & 1) ^ opt.baseline;
+	if (pt != (want_pcmu ? 0 : TC_OPUS_PT)) {
+		rxs.bad_pt++;
+		return;
+	}
+	if (want_pcmu ? plen != 160 : (plen < 1 || opus_packet_get_nb_samples(b + hl, (opus_int32)plen, 48000) != 960)) {
+		rxs.bad_size++;
+		return;
+	}
+	uint16_t seq = (uint16_t)(b[2] << 8 | b[3]);
+	if (!me->out_started) {
+		me->out_started = true;
+		me->out_seq0 = me->out_last = seq;
+	} else {
+		if ((int16_t)(seq - me->out_last) > 0) {
+			if (seq < me->out_last)
+				me->out_cycles += 65536;
+			me->out_last = seq;
+		}
+	}
+	/* extended index relative to the first sequence number seen */
+	int64_t ext = (int64_t)me->out_cycles + me->out_last - me->out_seq0;
+	int64_t k = ext - (int16_t)(me->out_last - seq);
+	me->out_n++;
+	if (k < 0 || k >= (int64_t)pkts_per_side) {
+		rxs.bad++;
+		return;
+	}
+	uint8_t bit = (uint8_t)(1u << (k & 7));
+	if (me->seen[k >> 3] & bit) {
+		rxs.dup++;
+		return;
+	}
+	me->seen[k >> 3] |= bit;
+	uint32_t nsent = __atomic_load_n(&peer->nsent, __ATOMIC_ACQUIRE);
+	if ((uint64_t)k >= nsent) {
+		rxs.ahead++;
+		return;
+	}
+	if (!peer->sent_meas[k]) {
+		rxs.rx_warm++;
+		return;
+	}
+	rxs.rx[(s & 1) ^ 1]++;
+	uint64_t st = peer->sent_ns[k];
+	lh_add(&rxs.lat, t > st ? t - st : 0);
+	if (kts) {
+		uint64_t km = (uint64_t)((int64_t)kts - rxs.rt_minus_mono);
+		lh_add(&rxs.klat, km > st ? km - st : 0);
+	} else {
+		rxs.no_kts++;
+	}
+}
+
 
 static atomic_bool rx_stop;
 static uint32_t *ovfl_last; /* last SO_RXQ_OVFL value per socket */
@@ -869,6 +1193,10 @@ static void *rx_thread(void *arg)
 					}
 				}
 				unsigned len = msgs[i].msg_len;
+				if (opt.transcode) {
+					tc_rx(s, bufs[i], len, t, kts);
+					continue;
+				}
 				if (sides[s].rx_srtp) {
 					/* authenticate and decrypt in place; the checks below then prove
 					 * the payload really went through the gateway's crypto */
@@ -964,6 +1292,21 @@ static void call_id(char *buf, size_t n, int i) { snprintf(buf, n, "rglg-%s-%d",
 /* key_b64: SDES master key+salt (base64) for an RTP/SAVP side, NULL for plain RTP/AVP */
 static size_t make_sdp(char *buf, size_t n, int i, int side, uint16_t port, const char *key_b64)
 {
+	if (opt.transcode) {
+		/* the caller offers Opus only, as an Opus-only browser; the callee PCMU only */
+		return (size_t)snprintf(buf, n,
+			"v=0\r\n"
+			"o=- %u 1 IN IP4 127.0.0.1\r\n"
+			"s=rg-loadgen\r\n"
+			"c=IN IP4 127.0.0.1\r\n"
+			"t=0 0\r\n"
+			"m=audio %u RTP/AVP %s\r\n"
+			"%s"
+			"a=ptime:20\r\n"
+			"a=sendrecv\r\n",
+			(unsigned)(1000000 + i * 2 + side), (unsigned)port, side ? "0" : "111",
+			side ? "a=rtpmap:0 PCMU/8000\r\n" : "a=rtpmap:111 opus/48000/2\r\n");
+	}
 	int l = snprintf(buf, n,
 		"v=0\r\n"
 		"o=- %u 1 IN IP4 127.0.0.1\r\n"
@@ -1014,7 +1357,13 @@ static bool ng_offer_answer(int i)
 		bw_c(&b, 'd');
 		bw_str(&b, "supports"); bw_c(&b, 'l'); bw_str(&b, "load limit"); bw_c(&b, 'e');
 		bw_str(&b, "sdp"); bw_str(&b, sdp);
-		bw_str(&b, "flags"); bw_c(&b, 'l'); bw_str(&b, "trust-address"); bw_c(&b, 'e');
+		bw_str(&b, "flags"); bw_c(&b, 'l'); bw_str(&b, "trust-address");
+		/* --transcode: the callee is offered PCMU only (same spelling for both daemons) */
+		if (opt.transcode && phase == 0) {
+			bw_str(&b, "codec-strip-all");
+			bw_str(&b, "codec-transcode-PCMU");
+		}
+		bw_c(&b, 'e');
 		bw_str(&b, "replace"); bw_c(&b, 'l'); bw_str(&b, "origin"); bw_str(&b, "session-connection"); bw_c(&b, 'e');
 		bw_str(&b, "call-id"); bw_str(&b, cid);
 		bw_str(&b, "received-from"); bw_c(&b, 'l'); bw_str(&b, "IP4"); bw_str(&b, "127.0.0.1"); bw_c(&b, 'e');
@@ -1051,6 +1400,19 @@ static bool ng_offer_answer(int i)
 		if (!sdp_media_addr(rs, rsl, &sender->dst)) {
 			info("%s call %d: cannot parse m=audio/c= in reply SDP", what, i);
 			return false;
+		}
+		if (opt.transcode) {
+			/* the callee must be offered PCMU (first format 0, no Opus), the caller answered Opus */
+			char fmts[128];
+			if (!sdp_fmts(rs, rsl, fmts, sizeof fmts) ||
+			    (phase == 0 ? (strncmp(fmts, "0", 1) || (fmts[1] && fmts[1] != ' ') ||
+					   strstr(fmts, "111") != NULL)
+					: strncmp(fmts, "111", 3) != 0)) {
+				info("%s call %d: the %s's SDP offers formats '%s', want %s", what, i,
+				     phase ? "caller" : "callee", fmts, phase ? "111 (Opus)" : "0 (PCMU) and no 111");
+				return false;
+			}
+			continue;
 		}
 		if (!opt.srtp)
 			continue;
@@ -1154,7 +1516,7 @@ static uint64_t srtp_protect_fail;   /* --srtp: packets srtp_protect refused (no
  * k % nsides as that side's packet number k / nsides. */
 static void send_range(uint64_t from, uint64_t to, uint64_t start_ns, double ns_per_pkt)
 {
-	static uint8_t bufs[SEND_BATCH][RTP_PKT_LEN + SRTP_MAX_TRAILER_LEN];
+	static uint8_t bufs[SEND_BATCH][RTP_HDR_LEN + TC_OPUS_MAX + SRTP_MAX_TRAILER_LEN];
 	static bool measured[SEND_BATCH];   /* the payload may be encrypted once built */
 	static struct mmsghdr msgs[SEND_BATCH];
 	static struct iovec iov[SEND_BATCH];
@@ -1183,6 +1545,41 @@ static void send_range(uint64_t from, uint64_t to, uint64_t start_ns, double ns_
 			for (uint64_t q = k; q < kk; q += (uint64_t)nsides) {
 				uint32_t pktno = (uint32_t)(q / (uint64_t)nsides);
 				uint8_t *p = bufs[m];
+				if (opt.transcode) {
+					/* the n-th packet this side sends: seq and timestamp follow n, so a
+					 * skipped slot is late media to the gateway, never a gap it would conceal */
+					uint32_t n = sd->nsent + (uint32_t)m;
+					int f = (int)((n + (uint32_t)(s >> 1) * 7u) % TC_FRAMES);
+					bool caller = !(s & 1);
+					p[0] = 0x80;
+					p[1] = (uint8_t)((caller ? TC_OPUS_PT : 0) | (n == 0 ? 0x80 : 0));
+					uint16_t seq = htons((uint16_t)(sd->seq0 + n));
+					uint32_t ts = htonl(sd->ts0 + n * (caller ? 960u : 160u));
+					uint32_t ssrc = htonl(sd->ssrc);
+					memcpy(p + 2, &seq, 2);
+					memcpy(p + 4, &ts, 4);
+					memcpy(p + 8, &ssrc, 4);
+					size_t pl = caller ? tc_opus_len[f] : 160;
+					memcpy(p + RTP_HDR_LEN, caller ? tc_opus[f] : tc_pcmu[f], pl);
+					measured[m] = pktno >= warm_pkts_per_side && pktno < meas_end_per_side;
+					sd->sent_ns[n] = t;
+					sd->sent_meas[n] = measured[m];
+					iov[m].iov_base = p;
+					iov[m].iov_len = RTP_HDR_LEN + pl;
+					memset(&msgs[m].msg_hdr, 0, sizeof msgs[m].msg_hdr);
+					msgs[m].msg_hdr.msg_iov = &iov[m];
+					msgs[m].msg_hdr.msg_iovlen = 1;
+					msgs[m].msg_hdr.msg_name = &sd->dst;
+					msgs[m].msg_hdr.msg_namelen = sizeof sd->dst;
+					uint64_t sched = start_ns + (uint64_t)((double)q * ns_per_pkt);
+					uint64_t lag = t > sched ? t - sched : 0;
+					if (lag > txs.lag_max_ns)
+						txs.lag_max_ns = lag;
+					if (lag > 2000000ULL)
+						txs.late_pkts++;
+					m++;
+					continue;
+				}
 				memcpy(p, pkt_template, RTP_PKT_LEN);
 				uint16_t seq = htons((uint16_t)(sd->seq0 + pktno));
 				uint32_t ts = htonl(sd->ts0 + pktno * 160u);
@@ -1221,6 +1618,10 @@ static void send_range(uint64_t from, uint64_t to, uint64_t start_ns, double ns_
 					txs.late_pkts++;
 				m++;
 			}
+			/* --transcode: publish before sending (the reply may beat our return from sendmmsg);
+			 * a failed send (send_err) would shift the matching of this side's later packets */
+			if (opt.transcode)
+				__atomic_store_n(&sd->nsent, sd->nsent + (uint32_t)m, __ATOMIC_RELEASE);
 			int done = 0;
 			while (done < m) {
 				int r = sendmmsg(sd->fd, msgs + done, (unsigned)(m - done), MSG_DONTWAIT);
@@ -1269,6 +1670,11 @@ static void usage(void)
 		"  --baseline           no gateway: each side sends straight to the other side's socket\n"
 		"  --srtp               caller SDES-SRTP (RTP/SAVP, " SDES_SUITE "), callee plain RTP/AVP;\n"
 		"                       the offer asks for transport-protocol RTP/AVP toward the callee\n"
+		"  --transcode          the caller offers Opus only (sends real Opus frames), the offer asks\n"
+		"                       codec-strip-all codec-transcode-PCMU: the callee gets and sends\n"
+		"                       PCMU; checks PT and size per side; latency by matched counters\n"
+		"  --codec-bench S      no network: time bare libopus + G.711 per transcoded packet at\n"
+		"                       rtpgate's Opus<->PCMU settings (S s of audio, --calls states); prints CODEC\n"
 		"  --nss-space          with --srtp: let libsrtp2 initialise NSS itself (small tables, one\n"
 		"                       session lock: SRTP cost grows with the number of calls)\n"
 		"  --label TEXT         free-form label copied into the result (e.g. daemon name)\n"
@@ -1296,6 +1702,8 @@ static void parse_args(int argc, char **argv)
 		{ "baseline", no_argument, NULL, 'B' },
 		{ "srtp", no_argument, NULL, 'S' },
 		{ "nss-space", no_argument, NULL, 'N' },
+		{ "transcode", no_argument, NULL, 'T' },
+		{ "codec-bench", required_argument, NULL, 'K' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "ping", no_argument, NULL, 'g' },
@@ -1331,6 +1739,8 @@ static void parse_args(int argc, char **argv)
 		case 'B': opt.baseline = true; break;
 		case 'S': opt.srtp = true; break;
 		case 'N': opt.nss_space = true; break;
+		case 'T': opt.transcode = true; break;
+		case 'K': opt.codec_bench = atof(optarg); break;
 		case 'l': snprintf(opt.label, sizeof opt.label, "%s", optarg); break;
 		case 'j': opt.json = true; break;
 		case 'g': opt.ping_only = true; break;
@@ -1340,7 +1750,11 @@ static void parse_args(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	if (!opt.baseline && (opt.ng_port <= 0 || opt.ng_port > 65535))
+	if (opt.transcode && opt.srtp)
+		die("--transcode and --srtp do not combine");
+	if (opt.codec_bench < 0 || opt.codec_bench > 3600)
+		die("--codec-bench must be 0..3600 seconds");
+	if (!opt.baseline && !opt.codec_bench && (opt.ng_port <= 0 || opt.ng_port > 65535))
 		die("--ng HOST:PORT is required (or --baseline)");
 	if (opt.calls < 1 || opt.calls > 16000)
 		die("--calls must be 1..16000");
@@ -1364,7 +1778,7 @@ static void parse_args(int argc, char **argv)
 		die("--base-port must be 1024..65000");
 	if (!opt.label[0])
 		snprintf(opt.label, sizeof opt.label, "%s%s", opt.baseline ? "baseline" : "gateway",
-			 opt.srtp ? "-srtp" : "");
+			 opt.srtp ? "-srtp" : opt.transcode ? "-tc" : "");
 }
 
 /* result output: a fixed list of key=value pairs, same order in text and JSON */
@@ -1389,6 +1803,10 @@ int main(int argc, char **argv)
 {
 	parse_args(argc, argv);
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (opt.codec_bench > 0) {
+		codec_bench();
+		return 0;
+	}
 
 	struct sigaction sa = { .sa_handler = on_signal };
 	sigaction(SIGINT, &sa, NULL);
@@ -1430,6 +1848,11 @@ int main(int argc, char **argv)
 		die("out of memory");
 	warm_pkts_per_side = (uint32_t)llround(opt.warmup * opt.pps);
 	pkts_per_side = warm_pkts_per_side + (uint32_t)llround(opt.duration * opt.pps);
+	meas_end_per_side = pkts_per_side;
+	/* --transcode: 0.2 s of unmeasured tail, so a frame a gateway holds in its codec queue
+	 * (rtpengine keeps one) comes out before the end instead of counting as lost */
+	if (opt.transcode)
+		pkts_per_side += (uint32_t)llround(0.2 * opt.pps) + 1;
 	srandom((unsigned)(getpid() ^ time(NULL)));
 	for (int s = 0; s < nsides; s++) {
 		sides[s].ssrc = (uint32_t)random() ^ ((uint32_t)random() << 16);
@@ -1438,8 +1861,21 @@ int main(int argc, char **argv)
 		sides[s].seen = calloc((pkts_per_side + 7) / 8, 1);
 		if (!sides[s].seen)
 			die("out of memory");
+		if (opt.transcode) {
+			sides[s].sent_ns = calloc(pkts_per_side, sizeof *sides[s].sent_ns);
+			sides[s].sent_meas = calloc(pkts_per_side, 1);
+			if (!sides[s].sent_ns || !sides[s].sent_meas)
+				die("out of memory");
+		}
 	}
 	open_sockets();
+	if (opt.transcode) {
+		tc_prepare();
+		struct timespec rt, mo;
+		clock_gettime(CLOCK_REALTIME, &rt);
+		clock_gettime(CLOCK_MONOTONIC, &mo);
+		rxs.rt_minus_mono = ((int64_t)rt.tv_sec - mo.tv_sec) * 1000000000LL + (rt.tv_nsec - mo.tv_nsec);
+	}
 #ifdef LOADGEN_NSS
 	/* Debian's libsrtp2 does its AES-CM and HMAC-SHA1 through NSS's PKCS#11 softoken, with a
 	 * context opened and closed per packet, and initialises NSS itself with NSS_NoDB_Init(),
@@ -1548,7 +1984,20 @@ int main(int argc, char **argv)
 		uint64_t tick = (uint64_t)opt.tick_us * 1000ULL;
 		uint64_t start = now_ns() + 1000000ULL;
 		uint64_t sent = 0;
-		bool measuring = false;
+		bool measuring = false, ended = false;
+		uint64_t meas_end = (uint64_t)nsides * meas_end_per_side;
+#define SAMPLE_END()                                        \
+	do {                                                \
+		meas_t1 = now_ns();                         \
+		if (pid_ok)                                 \
+			cpu1 = proc_cpu_ns(opt.pid);        \
+		self1 = self_cpu_s();                       \
+		read_sys_cpu(&sys1);                        \
+		ksi1 = ksoftirqd_cpu_ns();                  \
+		read_udp_snmp(&snmp1);                      \
+		if (pid_ok)                                 \
+			rss_media = proc_rss_kib(opt.pid);  \
+	} while (0)
 		if (boundary == 0) {
 			read_udp_snmp(&snmp0);
 			read_sys_cpu(&sys0);
@@ -1589,6 +2038,15 @@ int main(int argc, char **argv)
 				meas_t0 = now_ns();
 				measuring = true;
 			}
+			/* --transcode: the measured window ends before the tail */
+			if (measuring && !ended && due > meas_end) {
+				if (sent < meas_end) {
+					send_range(sent, meas_end, start, ns_per_pkt);
+					sent = meas_end;
+				}
+				SAMPLE_END();
+				ended = true;
+			}
 			if (due > sent) {
 				send_range(sent, due, start, ns_per_pkt);
 				sent = due;
@@ -1598,15 +2056,9 @@ int main(int argc, char **argv)
 			if (wake < after)
 				wake = after;
 		}
-		meas_t1 = now_ns();
-		if (pid_ok)
-			cpu1 = proc_cpu_ns(opt.pid);
-		self1 = self_cpu_s();
-		read_sys_cpu(&sys1);
-		ksi1 = ksoftirqd_cpu_ns();
-		read_udp_snmp(&snmp1);
-		if (pid_ok)
-			rss_media = proc_rss_kib(opt.pid);
+		if (!ended)
+			SAMPLE_END();
+#undef SAMPLE_END
 		usleep((useconds_t)(opt.drain * 1e6));
 		atomic_store(&rx_stop, true);
 		pthread_join(th, NULL);
@@ -1713,6 +2165,29 @@ int main(int argc, char **argv)
 	put("gw_alive", false, "%d", gw_alive ? 1 : 0);
 	put("consistent", false, "%d", consistent ? 1 : 0);
 	put("srtp", false, "%d", opt.srtp ? 1 : 0);
+	{
+		/* --transcode: receiving sides whose packet count equals what the peer sent (then the
+		 * k-th/k-th latency match is exact unless the gateway both dropped and added packets) */
+		int exact = 0, nact = 0;
+		double short_sum = 0;
+		for (int s = 0; s < nsides; s++) {
+			if (!sides[s].active)
+				continue;
+			nact++;
+			if (sides[s].out_n == sides[s ^ 1].nsent)
+				exact++;
+			short_sum += (double)sides[s ^ 1].nsent - (double)sides[s].out_n;
+		}
+		put("transcode", false, "%d", opt.transcode ? 1 : 0);
+		put("tc_bad_pt", false, "%" PRIu64, rxs.bad_pt);
+		put("tc_bad_size", false, "%" PRIu64, rxs.bad_size);
+		put("tc_ahead", false, "%" PRIu64, rxs.ahead);
+		put("tc_rtcp", false, "%" PRIu64, rxs.rtcp);
+		put("tc_count_exact_pct", false, "%.1f", opt.transcode && nact ? 100.0 * exact / nact : -1);
+		/* packets the peer sent minus packets received, per stream: a gateway that holds a
+		 * frame in its codec queue shows 1.0 here (the tail makes that frame not count as lost) */
+		put("tc_short_per_stream", false, "%.2f", opt.transcode && nact ? short_sum / nact : -1);
+	}
 	put("srtp_fail", false, "%" PRIu64, rxs.srtp_fail);
 	put("srtp_protect_fail", false, "%" PRIu64, srtp_protect_fail);
 #ifdef LOADGEN_NSS
@@ -1736,6 +2211,8 @@ int main(int argc, char **argv)
 	for (int s = 0; s < nsides; s++) {
 		close(sides[s].fd);
 		free(sides[s].seen);
+		free(sides[s].sent_ns);
+		free(sides[s].sent_meas);
 		if (sides[s].tx_srtp)
 			srtp_dealloc(sides[s].tx_srtp);
 		if (sides[s].rx_srtp)

@@ -4,6 +4,8 @@
 #   bench/run.sh                 # plain at 500 1000 2000 calls, SRTP->RTP too at 500
 #   bench/run.sh 200 1000        # chosen loads, plain only
 #   bench/run.sh --srtp 200 1000 # chosen loads, plain and SRTP->RTP at each
+#   bench/run.sh --transcode [CALLS...]  # Opus<->PCMU transcoding load only (default 20 50 80 120
+#                                # 160 calls, 10 s each), plus a bare libopus + G.711 micro-benchmark
 #   bench/run.sh --table FILE    # re-print the table from a results.txt
 #
 # For each load: a no-gateway baseline run of the load generator, then
@@ -24,6 +26,7 @@
 #                                  --srtp, 500 without arguments, none otherwise; 1000 SRTP
 #                                  calls saturate a 2-core box with the generator on it)
 #   SKIP_PLAIN=1                   at SRTP loads, skip the plain runs (no plain ratio then)
+#   CODEC_BENCH_S=20               --transcode: seconds of audio per direction in the micro-benchmark
 #   DURATION=20 WARMUP=1 PPS=50 SETUP_RATE=200
 #   RX_COALESCE_US=0               see rg-loadgen --rx-coalesce-us
 #   LOADGEN_ARGS="..."             extra rg-loadgen options (word-split), e.g. --max-lag-ms 0
@@ -62,13 +65,17 @@ function add_(x, b) { return (x == "" || b == "") ? "-" : sprintf("%+.0f", x - b
 	oth[k] = get("other_cpu_pct"); late[k] = get("gen_tx_late_pct")
 	skip[k] = get("gen_skipped_pct")
 	srtp[k] = get("srtp") == 1; sfail[k] = get("srtp_fail") + get("srtp_protect_fail")
+	tc[k] = get("transcode") == 1; tcbad[k] = get("tc_bad_pt") + get("tc_bad_size") + get("bad") + get("misrouted")
+	tcshort[k] = get("tc_short_per_stream"); ahead[k] = get("tc_ahead")
+	if (tc[k]) srtp[k] = 2   # mode 2: transcoding, compared with its own baseline
 	if (d ~ /^baseline/) base[srtp[k], c] = k # latest baseline for this load and mode
 	# an SRTP row is compared with the SRTP baseline (same crypto in the generator), else the plain one
 	bref[k] = ((srtp[k], c) in base) ? base[srtp[k], c] : (((0, c) in base) ? base[0, c] : 0)
-	bmix[k] = srtp[k] && !((1, c) in base)
+	bmix[k] = srtp[k] && !((srtp[k], c) in base)
 	last[d, c] = k
 	if (!(c in seen)) { seen[c] = 1; loads[++nl] = c }
 }
+/^CODEC / { cb_line = $0; cb_mean = get("mean_us_per_pkt"); cb_o2p = get("opus_to_pcmu_us"); cb_p2o = get("pcmu_to_opus_us") }
 END {
 	printf "%-14s %6s %7s %8s %10s %8s %9s %9s %8s %8s %9s %8s %8s %s\n", "daemon", "calls", "pps", "fwd pps", "CPU us/pkt", "loss %", \
 		"p50 +us", "p99 +us", "kp50 +us", "kp99 +us", "KiB/call", "gw CPU%", "gen CPU%", "notes"
@@ -82,6 +89,9 @@ END {
 		if (skip[k] + 0 > 0) note = note sprintf("GEN-SKIPPED(%.2f%%) ", skip[k])
 		if (late[k] + 0 > 1) note = note sprintf("GEN-LATE(%.1f%%) ", late[k])
 		if (sfail[k] + 0 > 0) note = note sprintf("SRTP-FAIL(%d) ", sfail[k])
+		if (tc[k] && tcbad[k] + 0 > 0) note = note sprintf("TC-BAD(%d) ", tcbad[k])
+		if (tc[k] && ahead[k] + 0 > 0) note = note sprintf("TC-AHEAD(%d) ", ahead[k])
+		if (tc[k] && tcshort[k] + 0 > 0.005) note = note sprintf("held/stream=%.2f ", tcshort[k])
 		if (lab[k] ~ /^baseline/ || !b) {
 			l50 = abs_(p50[k]); l99 = abs_(p99[k]); q50 = abs_(k50[k]); q99 = abs_(k99[k])
 			note = note (lab[k] ~ /^baseline/ ? "absolute latency in ()" : "no baseline: absolute latency in ()")
@@ -95,10 +105,43 @@ END {
 	print ""
 	for (i = 1; i <= nl; i++) {
 		c = loads[i]; e = last["rtpengine", c]; g = last["rtpgate", c]
+		if (!e && !g && (last["rtpgate-tc", c] || last["rtpengine-tc", c])) continue   # transcoding only
 		if (e && g && cpu[e] > 0 && cpu[g] > 0)
 			printf "ratio rtpgate/rtpengine CPU per packet at %s calls: %.2f\n", c, cpu[g] / cpu[e]
 		else
 			printf "ratio rtpgate/rtpengine CPU per packet at %s calls: n/a (missing run)\n", c
+	}
+	nt = 0
+	for (i = 1; i <= nl; i++) if (last["rtpgate-tc", loads[i]] || last["rtpengine-tc", loads[i]]) nt++
+	if (nt) {
+		print ""
+		print "Opus<->PCMU transcoding (caller Opus only, codec-strip-all codec-transcode-PCMU), per transcoded packet:"
+		if (cb_line != "") {
+			printf "bare libopus + G.711 (micro-benchmark, one thread): Opus->PCMU %.1f us, PCMU->Opus %.1f us, mean %.1f us/pkt\n", cb_o2p, cb_p2o, cb_mean
+		}
+		printf "%6s %13s %9s %8s %16s %13s %9s %8s %16s %12s\n", "calls", "rtpgate us", "/bare", "loss %", "p50/p99 +us", \
+			"rtpengine us", "/bare", "loss %", "p50/p99 +us", "gate/engine"
+		for (i = 1; i <= nl; i++) {
+			c = loads[i]; g = last["rtpgate-tc", c]; e = last["rtpengine-tc", c]; b = base[2, c]
+			if (!g && !e) continue
+			gl = g && b ? sprintf("%s/%s", add_(p50[g], p50[b]), add_(p99[g], p99[b])) : "-"
+			el = e && b ? sprintf("%s/%s", add_(p50[e], p50[b]), add_(p99[e], p99[b])) : "-"
+			printf "%6s %13s %9s %8s %16s %13s %9s %8s %16s %12s\n", c, num(g ? cpu[g] : "", "%.1f"), \
+				(g && cb_mean > 0) ? sprintf("%.2f", cpu[g] / cb_mean) : "-", num(g ? loss[g] : "", "%.3f"), gl, \
+				num(e ? cpu[e] : "", "%.1f"), (e && cb_mean > 0) ? sprintf("%.2f", cpu[e] / cb_mean) : "-", \
+				num(e ? loss[e] : "", "%.3f"), el, ratio(cpu[g], cpu[e])
+		}
+		# highest load with loss < 0.1 %, all calls up, the offered load really sent
+		split("rtpgate-tc rtpengine-tc", dn, " ")
+		for (j = 1; j <= 2; j++) {
+			best[j] = 0
+			for (i = 1; i <= nl; i++) {
+				c = loads[i]; k = last[dn[j], c]
+				if (k && ok[k] == c && loss[k] + 0 < 0.1 && skip[k] + 0 == 0 && tcbad[k] + 0 == 0 && c + 0 > best[j]) best[j] = c + 0
+			}
+			printf "%s: most transcoded calls with loss < 0.1 %% (of the loads run): %s\n", dn[j], best[j] ? best[j] : "none"
+		}
+		if (best[1] && best[2]) printf "rtpgate/rtpengine transcoded calls: %.2f (target >= 2, moonshot 3)\n", best[1] / best[2]
 	}
 	ns = 0
 	for (i = 1; i <= nl; i++) if (last["rtpgate-srtp", loads[i]] || last["rtpengine-srtp", loads[i]]) ns++
@@ -127,9 +170,13 @@ if [ "${1:-}" = --table ]; then
 	exit 0
 fi
 
-srtp_all=0
+srtp_all=0 tc_only=0
 if [ "${1:-}" = --srtp ]; then srtp_all=1; shift; fi
-if [ $# -gt 0 ]; then
+if [ "${1:-}" = --transcode ]; then tc_only=1; shift; DURATION=${DURATION:-10}; fi
+if [ "$tc_only" = 1 ]; then
+	if [ $# -gt 0 ]; then LOADS=("$@"); else LOADS=(20 50 80 120 160); fi
+	default_srtp=
+elif [ $# -gt 0 ]; then
 	LOADS=("$@")
 	if [ "$srtp_all" = 1 ]; then default_srtp="$*"; else default_srtp=; fi
 else
@@ -192,8 +239,9 @@ if [ -z "${LOADGEN:-}" ]; then
 		srtp_flags=$(pkg-config --cflags --libs libsrtp2 2>/dev/null || echo -lsrtp2)
 		if nss_flags=$(pkg-config --cflags --libs nss 2>/dev/null); then nss_flags="-DLOADGEN_NSS $nss_flags"; else nss_flags=; fi
 		# shellcheck disable=SC2086
+		opus_flags=$(pkg-config --cflags --libs opus 2>/dev/null || echo "-I/usr/include/opus -lopus")
 		${CC:-cc} -O2 -std=gnu11 -D_GNU_SOURCE -Wall -o "$LOADGEN" bench/loadgen.c -lpthread -lm \
-			$srtp_flags $nss_flags || exit 2
+			$srtp_flags $nss_flags $opus_flags || exit 2
 	fi
 fi
 if [ ${#SRTP_LOADS[@]} -gt 0 ] && ! { "$LOADGEN" --help 2>&1 || :; } | grep -q -- --srtp; then
@@ -337,7 +385,7 @@ measure() {
 	while :; do
 		attempt=$((attempt + 1))
 		wait_quiet
-		if [ "${name%-srtp}" = baseline ]; then
+		if [ "${name%-*}" = baseline ] || [ "$name" = baseline ]; then
 			run_loadgen "$name" "$calls" --baseline "${LG_MODE[@]}"
 		else
 			if ! start_daemon "$name" "$OUT/$name-$calls.log" "$@"; then
@@ -370,6 +418,7 @@ run_set() {
 	local sfx=$1 calls=$2 what="plain RTP"
 	LG_MODE=()
 	if [ "$sfx" = -srtp ]; then LG_MODE=(--srtp); what="SRTP->RTP"; fi
+	if [ "$sfx" = -tc ]; then LG_MODE=(--transcode); what="Opus<->PCMU transcoding"; fi
 	if [ -z "${SKIP_BASELINE:-}" ]; then
 		echo "== baseline$sfx (no gateway, $what), $calls calls"
 		measure "baseline$sfx" "$calls"
@@ -385,6 +434,29 @@ run_set() {
 }
 
 echo "bench: loads=${LOADS[*]} srtp-loads=${SRTP_LOADS[*]:-none} duration=${DURATION}s pps=$PPS/dir/call threads=$THREADS ports=$PORT_MIN-$PORT_MAX out=$OUT"
+if [ "$tc_only" = 1 ]; then
+	if ! { "$LOADGEN" --help 2>&1 || :; } | grep -q -- --transcode; then
+		echo "run.sh: $LOADGEN has no --transcode (built from an older loadgen.c?); rebuild it or set LOADGEN" >&2
+		exit 2
+	fi
+	# bare libopus + G.711 at rtpgate's Opus<->PCMU settings, one thread, same machine, same run
+	codec_bench() {
+		wait_quiet
+		local line
+		line=$("$LOADGEN" --codec-bench "${CODEC_BENCH_S:-20}" --calls 100 | grep '^CODEC ' | tail -1)
+		[ -n "$line" ] && { echo "$line" >>"$RESULTS"; echo "  $line"; }
+	}
+	echo "== micro-benchmark: bare libopus decode/encode + G.711 per transcoded packet"
+	codec_bench
+	for calls in "${LOADS[@]}"; do run_set -tc "$calls"; done
+	echo "== micro-benchmark again (after the loads)"
+	codec_bench
+	echo
+	print_table "$RESULTS" | tee "$OUT/summary.txt"
+	echo
+	echo "raw results: $RESULTS   logs: $OUT"
+	exit 0
+fi
 for calls in "${LOADS[@]}"; do
 	if is_srtp_load "$calls"; then
 		[ -n "${SKIP_PLAIN:-}" ] || run_set "" "$calls"
