@@ -109,6 +109,8 @@ void rg_call_unref(rg_call *c)
 	g_ptr_array_free(c->graveyard, TRUE);
 	g_mutex_clear(&c->lock);
 	g_free(c->metadata);
+	g_free(c->notify_sock);
+	g_free(c->notify_tag);
 	g_free(c->call_id);
 	g_free(c);
 }

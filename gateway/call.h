@@ -117,6 +117,8 @@ typedef struct rg_call {
 	GPtrArray *graveyard;      /* rg_party* removed from the call (a fork's leg): freed with the call,
 				    * since the worker may still hold pointers into them until then */
 	bool rtpproxy;             /* created through the rtpproxy protocol (its X deletes only these) */
+	char *notify_sock;         /* rtpproxy: where to report a media timeout (U's notify_socket) */
+	char *notify_tag;          /* ... and what (URL-decoded notify_tag; NULL: the call-id) */
 	struct rg_rec *rec;        /* recording (recording.h): owned by the call until detached (stop,
 				    * or the call's free), then by the recording writer thread */
 } rg_call;

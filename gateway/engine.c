@@ -53,10 +53,16 @@ static int64_t last_media(rg_call *c)
 	return t;
 }
 
-/* Why call c ends at time *now (a unix-s int64_t), or NULL. rg_calls_lock held. */
+typedef struct tick_ctx {
+	int64_t now;
+	GPtrArray *notify;         /* char* pairs: rtpproxy notify socket, message */
+} tick_ctx;
+
+/* Why call c ends at time t->now (unix s), or NULL. rg_calls_lock held. */
 static const char *tick_verdict(rg_call *c, void *ud)
 {
-	int64_t now = *(const int64_t *)ud;
+	tick_ctx *t = ud;
+	int64_t now = t->now;
 	const char *reason = NULL;
 	g_mutex_lock(&c->lock);
 	int64_t lm = last_media(c);
@@ -73,6 +79,10 @@ static const char *tick_verdict(rg_call *c, void *ud)
 	} else if (c->answered && to && now - since >= to) {
 		reason = "media timeout";
 		rg_ctr_inc(RG_CTR_CALLS_TIMEOUT);
+		if (c->notify_sock) {   /* rtpproxy: tell the notify socket (sent after the locks) */
+			g_ptr_array_add(t->notify, g_strdup(c->notify_sock));
+			g_ptr_array_add(t->notify, g_strdup_printf("%s\n", c->notify_tag ? c->notify_tag : c->call_id));
+		}
 	}
 	g_mutex_unlock(&c->lock);
 	return reason;
@@ -80,7 +90,19 @@ static const char *tick_verdict(rg_call *c, void *ud)
 
 void rg_engine_tick(int64_t now)
 {
-	rg_calls_destroy_where(tick_verdict, &now);
+	tick_ctx t = { now, g_ptr_array_new_with_free_func(g_free) };
+	rg_calls_destroy_where(tick_verdict, &t);
+	for (guint i = 0; i + 1 < t.notify->len; i += 2) {
+		char *err = NULL;
+		const char *sock = t.notify->pdata[i], *msg = t.notify->pdata[i + 1];
+		if (rtpp_notify(sock, msg, &err) < 0)
+			rg_log(RG_LOG_WARN, "rtpproxy: session-timeout notification to %s failed: %s", sock, err);
+		else
+			rg_log(RG_LOG_INFO, "rtpproxy: session timeout notified to %s: %.*s", sock,
+			       (int)strcspn(msg, "\n"), msg);
+		g_free(err);
+	}
+	g_ptr_array_free(t.notify, TRUE);
 	ng_cache_age();
 }
 

@@ -324,3 +324,48 @@ void rtpp_stop(void)
 	}
 	rg_ctl_cache_clear(&cache);
 }
+
+int rtpp_notify(const char *spec, const char *msg, char **err)
+{
+	/* "tcp:host:port", "udp:host:port" (also udp6:), "unix:/path" or a bare "/path" (stream) */
+	bool tcp = g_str_has_prefix(spec, "tcp:");
+	char *parse = tcp ? g_strconcat("udp:", spec + 4, NULL) : spec[0] == '/' ? g_strconcat("unix:", spec, NULL)
+									: g_strdup(spec);
+	struct sockaddr_storage ss;
+	socklen_t sl = 0;
+	char *path = NULL;
+	int r = rg_parse_listen_rtpproxy(parse, &ss, &sl, &path, err);
+	g_free(parse);
+	if (r < 0)
+		return -EINVAL;
+	int type = path || tcp ? SOCK_STREAM : SOCK_DGRAM;
+	if (path) {
+		struct sockaddr_un *sun = (struct sockaddr_un *)&ss;
+		memset(sun, 0, sizeof(*sun));
+		sun->sun_family = AF_UNIX;
+		if (strlen(path) >= sizeof(sun->sun_path)) {
+			*err = g_strdup_printf("'%s': path too long", spec);
+			g_free(path);
+			return -EINVAL;
+		}
+		strcpy(sun->sun_path, path);
+		sl = sizeof(*sun);
+		g_free(path);
+	}
+	int fd = socket(ss.ss_family, type | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*err = g_strdup_printf("socket: %s", strerror(errno));
+		return -errno;
+	}
+	/* the control thread sends this: a peer that does not take it within a second is given up */
+	struct timeval tv = { .tv_sec = 1 };
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	size_t len = strlen(msg);
+	int ret = 0;
+	if (connect(fd, (struct sockaddr *)&ss, sl) < 0 || send(fd, msg, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		ret = -errno;
+		*err = g_strdup_printf("%s: %s", spec, strerror(errno));
+	}
+	close(fd);
+	return ret;
+}

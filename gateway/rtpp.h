@@ -119,5 +119,9 @@ int rtpp_start(const rg_config *cfg, GMainContext *ctx, char **err);
 int rtpp_listen(const char *spec, GMainContext *ctx, char **err);
 /* Close every socket (unix socket files are removed) and drop the reply cache. */
 void rtpp_stop(void);
+/* Session-timeout notification (Sippy's notify_socket): connect to spec ("tcp:host:port",
+ * "udp:host:port", "unix:/path" or "/path") and send msg. Control thread; at most ~1 s. 0 or a
+ * negative errno with *err (g_malloc'd). */
+int rtpp_notify(const char *spec, const char *msg, char **err);
 
 #endif

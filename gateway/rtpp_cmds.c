@@ -32,6 +32,7 @@ const char *const rtpp_capabilities[] = {
 	"20071116",   /* Z<ms>: repacketization of G.711 / G.722 (repack.c) */
 	"20080403",   /* Q */
 	"20081102",   /* c<pts> in U/L: kept per leg, the "session" codec list of P */
+	"20081224",   /* session-timeout notification to notify_socket (engine.c) */
 	"20141004",   /* G */
 	"20150330",   /* N modifier: a new port on U/L */
 	"20200226",   /* N: stop recording */
@@ -491,9 +492,6 @@ static int cmd_ul(const rtpp_cmd *cm, GString *out, rtpp_res *r, bool lookup)
 		return fail(r, RTPP_E_SYNTAX, "bad tag (empty, or medianum not in 1-%d)", RTPP_MAX_MEDIANUM);
 	if (notify_tag.s && !url_encoding_ok(notify_tag))
 		return fail(r, RTPP_E_NOTIFY_TAG, "notify tag has invalid URL encoding");
-	if (notify_sock.s)
-		rg_clog(RG_LOG_INFO, cid, "rtpproxy: session timeout notification to %.*s is not supported; "
-			"ignored", (int)notify_sock.len, notify_sock.s);
 	unsigned n = t1.medianum ? t1.medianum : (t2.medianum ? t2.medianum : 1);
 
 	uint64_t port;
@@ -566,6 +564,18 @@ static int cmd_ul(const rtpp_cmd *cm, GString *out, rtpp_res *r, bool lookup)
 	ma->dir = hold ? SDP_INACTIVE : SDP_SENDRECV;
 	rg_media_set_endpoints(ma, &rtp, &rtcp);
 	ma->rtpp_flags |= m.weak ? RTPP_F_WEAK : RTPP_F_STRONG;
+	if (notify_sock.s && notify_sock.len < 256) {
+		/* Sippy's session-timeout notification: on a media timeout (engine.c) */
+		g_free(c->notify_sock);
+		g_free(c->notify_tag);
+		c->notify_sock = rg_str_dup(notify_sock);
+		c->notify_tag = NULL;
+		if (notify_tag.s) {
+			char *enc = rg_str_dup(notify_tag);
+			c->notify_tag = g_uri_unescape_string(enc, NULL);
+			g_free(enc);
+		}
+	}
 	if (rg_str_is_set(m.codecs)) {
 		g_free(ma->rtpp_pts);
 		ma->rtpp_pts = rg_str_dup(m.codecs);

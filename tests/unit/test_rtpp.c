@@ -322,8 +322,8 @@ static void test_version(void)
 		g_autofree char *q = g_strdup_printf("VF %s", *c);
 		ASSERT_RP(q, "1\n");
 	}
-	/* only what works: no C (copy to an address), notifications, autobridge, load, rtpa_*, &&, TTL */
-	const char *no[] = { "20071218", "20081224", "20090810", "20140323",
+	/* only what works: no C (copy to an address), autobridge, load, rtpa_*, &&, TTL */
+	const char *no[] = { "20071218", "20090810", "20140323",
 			     "20140617", "20150420", "20150617", "20191015", "20210524", "19990101", "x" };
 	for (size_t i = 0; i < G_N_ELEMENTS(no); i++) {
 		g_autofree char *q = g_strdup_printf("VF %s", no[i]);
@@ -669,6 +669,60 @@ static void test_repack(void)
 	close(B);
 }
 
+/* Session-timeout notification (VF 20081224): a media timeout of a session given a notify socket
+ * sends the (URL-decoded) notify tag, or the call-id with Kamailio's tagless timeout_socket form */
+static void test_notify(void)
+{
+	unsigned pn;
+	int N = udp_sock("127.0.0.1", &pn);
+	g_autofree char *u1 = g_strdup_printf("U nt1 127.0.0.1 4000 f;1 t;1 udp:127.0.0.1:%u h%%3A42", pn);
+	rp_port(u1, "127.0.0.1");
+	rp_port("L nt1 127.0.0.1 4002 f;1 t;1", "127.0.0.1");
+	g_autofree char *u2 = g_strdup_printf("U nt2 127.0.0.1 4000 f;1 t;1 udp:127.0.0.1:%u", pn);
+	rp_port(u2, "127.0.0.1");
+	rp_port("L nt2 127.0.0.1 4002 f;1 t;1", "127.0.0.1");
+	/* a unix stream socket, as rtpproxy -n unix:... */
+	g_autofree char *path = g_strdup_printf("/tmp/rg-test-notify-%d.sock", (int)getpid());
+	unlink(path);
+	int L = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	g_strlcpy(sun.sun_path, path, sizeof(sun.sun_path));
+	g_assert_cmpint(bind(L, (struct sockaddr *)&sun, sizeof(sun)), ==, 0);
+	g_assert_cmpint(listen(L, 4), ==, 0);
+	g_autofree char *u3 = g_strdup_printf("U nt3 127.0.0.1 4000 f;1 t;1 unix:%s dlg7", path);
+	rp_port(u3, "127.0.0.1");
+	rp_port("L nt3 127.0.0.1 4002 f;1 t;1", "127.0.0.1");
+	/* a session without a notify socket times out silently */
+	rp_port("U nt4 127.0.0.1 4000 f;1", "127.0.0.1");
+	rp_port("L nt4 127.0.0.1 4002 f;1 t;1", "127.0.0.1");
+
+	rg_engine_tick(rg_now() + 30);    /* not yet */
+	g_assert_cmpint(recv_one(N, 100, NULL, NULL), ==, -1);
+	rg_engine_tick(rg_now() + 3700);  /* past the media (and the on-hold) timeout */
+	g_assert_null(rg_call_get("nt1"));
+	g_assert_null(rg_call_get("nt4"));
+	char got[2][64] = { "", "" };
+	for (int i = 0; i < 2; i++) {
+		struct pollfd pf = { N, POLLIN, 0 };
+		g_assert_cmpint(poll(&pf, 1, 500), ==, 1);
+		ssize_t n = recv(N, got[i], sizeof(got[i]) - 1, 0);
+		g_assert_cmpint(n, >, 0);
+		got[i][n] = 0;
+	}
+	/* the order of the two calls is the table's */
+	g_assert_true((strcmp(got[0], "h:42\n") == 0 && strcmp(got[1], "nt2\n") == 0) ||
+		      (strcmp(got[1], "h:42\n") == 0 && strcmp(got[0], "nt2\n") == 0));
+	int A = accept(L, NULL, NULL);
+	g_assert_cmpint(A, >=, 0);
+	char buf[64] = "";
+	g_assert_cmpint(recv(A, buf, sizeof(buf) - 1, 0), ==, 5);
+	g_assert_cmpstr(buf, ==, "dlg7\n");
+	close(A);
+	close(L);
+	close(N);
+	unlink(path);
+}
+
 /* Kamailio's quirks (ref 8) */
 static void test_kamailio_quirks(void)
 {
@@ -915,6 +969,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/rtpp/bridge", test_bridge);
 	g_test_add_func("/rtpp/kamailio-quirks", test_kamailio_quirks);
 	g_test_add_func("/rtpp/repacketize", test_repack);
+	g_test_add_func("/rtpp/notify", test_notify);
 	g_test_add_func("/rtpp/info-stats-x", test_info_stats_x);
 	g_test_add_func("/rtpp/ports-exhausted", test_ports_exhausted);
 	g_test_add_func("/rtpp/udp-sockets", test_udp_sockets);
