@@ -1,5 +1,6 @@
 #include "player.h"
 #include "codec_neg.h"
+#include "bytes.h"
 #include "log.h"
 #include "relay.h"
 #include "stats.h"
@@ -74,8 +75,22 @@ void rg_player_free(rg_player *p)
 
 /* ---- the leg's codec ---- */
 
+/* Is payload type pt in the list "0,8,101"? */
+static bool pt_listed(const char *list, int pt)
+{
+	for (const char *s = list; s && *s;) {
+		if (*s >= '0' && *s <= '9' && atoi(s) == pt)
+			return true;
+		s = strchr(s, ',');
+		s = s ? s + 1 : NULL;
+	}
+	return false;
+}
+
 /* The codec the party of m receives: from its SDP (what it answered, or of what it offered the
- * first that its peer answered with), else the first static payload type of pt_list we know. */
+ * first that its peer answered with), else the first static payload type of pt_list we know that
+ * the peer's rtpproxy c<pts> list has too (the negotiated one: an offerer's list goes on with
+ * codecs the answer dropped), else the first of pt_list we know. */
 static bool leg_codec(rg_media *m, const char *pt_list, const rg_codec_type **t, int *pt, const char **fmtp)
 {
 	GPtrArray *own = m->codecs ? m->codecs->own : NULL;
@@ -103,14 +118,18 @@ static bool leg_codec(rg_media *m, const char *pt_list, const rg_codec_type **t,
 		{ 0, "PCMU", 8000 }, { 8, "PCMA", 8000 }, { 9, "G722", 8000 },
 	};
 	gchar **list = g_strsplit(pt_list && *pt_list ? pt_list : "0", ",", -1);
+	const char *peer_pts = m->peer ? m->peer->rtpp_pts : NULL;
 	bool found = false;
-	for (gchar **l = list; *l && !found; l++) {
-		for (size_t k = 0; k < G_N_ELEMENTS(statics) && !found; k++) {
-			if (atoi(*l) == statics[k].pt && **l >= '0' && **l <= '9' &&
-			    rg_codec_find(t, statics[k].name, statics[k].rate, 0, NULL) == 0) {
-				*pt = statics[k].pt;
-				*fmtp = NULL;
-				found = true;
+	for (int pass = peer_pts ? 0 : 1; pass < 2 && !found; pass++) {
+		for (gchar **l = list; *l && !found; l++) {
+			for (size_t k = 0; k < G_N_ELEMENTS(statics) && !found; k++) {
+				if (atoi(*l) == statics[k].pt && **l >= '0' && **l <= '9' &&
+				    (pass == 1 || pt_listed(peer_pts, statics[k].pt)) &&
+				    rg_codec_find(t, statics[k].name, statics[k].rate, 0, NULL) == 0) {
+					*pt = statics[k].pt;
+					*fmtp = NULL;
+					found = true;
+				}
 			}
 		}
 	}
@@ -376,16 +395,9 @@ static void put_header(rg_player *p, bool marker, uint32_t ts)
 	uint8_t *b = p->buf;
 	b[0] = 0x80;
 	b[1] = (uint8_t)((marker ? 0x80 : 0) | (p->pt & 0x7f));
-	b[2] = p->seq >> 8;
-	b[3] = p->seq & 0xff;
-	b[4] = ts >> 24;
-	b[5] = (ts >> 16) & 0xff;
-	b[6] = (ts >> 8) & 0xff;
-	b[7] = ts & 0xff;
-	b[8] = p->ssrc >> 24;
-	b[9] = (p->ssrc >> 16) & 0xff;
-	b[10] = (p->ssrc >> 8) & 0xff;
-	b[11] = p->ssrc & 0xff;
+	rg_put_be16(b + 2, p->seq);
+	rg_put_be32(b + 4, ts);
+	rg_put_be32(b + 8, p->ssrc);
 	p->seq++;
 }
 

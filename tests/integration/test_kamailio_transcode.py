@@ -515,33 +515,19 @@ class PhoneMedia(kw.PlainMedia):
         self._drain()
 
     # --- RTP in ----------------------------------------------------------------
-    def _drain(self):
-        while True:
-            try:
-                data, src = self.sock.recvfrom(4096)
-            except (BlockingIOError, InterruptedError):
-                break
-            if len(data) < 12 or data[0] >> 6 != 2:
-                continue
-            self.sources.add(src)
-            cc, x = data[0] & 0x0F, data[0] & 0x10
-            off = 12 + 4 * cc
-            if x and len(data) >= off + 4:
-                off += 4 + 4 * struct.unpack("!H", data[off + 2:off + 4])[0]
-            end = len(data)
-            if data[0] & 0x20 and end > off:
-                end -= data[-1]
-            pt = data[1] & 0x7F
-            seq, ts, ssrc = struct.unpack("!HII", data[2:12])
-            kind = "audio" if pt == self.pt else "event" if pt == self.te_pt else "other"
-            self.rx.append((self.n_rx, kind, pt, seq, ts, ssrc, data[1] >> 7, data[off:end]))
-            self.n_rx += 1
-        while True:
-            try:
-                self.rtcp.recvfrom(2048)
-                self.rx_rtcp += 1
-            except (BlockingIOError, InterruptedError):
-                break
+    def on_rtp(self, data):
+        cc, x = data[0] & 0x0F, data[0] & 0x10
+        off = 12 + 4 * cc
+        if x and len(data) >= off + 4:
+            off += 4 + 4 * struct.unpack("!H", data[off + 2:off + 4])[0]
+        end = len(data)
+        if data[0] & 0x20 and end > off:
+            end -= data[-1]
+        pt = data[1] & 0x7F
+        seq, ts, ssrc = struct.unpack("!HII", data[2:12])
+        kind = "audio" if pt == self.pt else "event" if pt == self.te_pt else "other"
+        self.rx.append((self.n_rx, kind, pt, seq, ts, ssrc, data[1] >> 7, data[off:end]))
+        self.n_rx += 1
 
     def audio_packets(self):
         return [r for r in self.rx if r[1] == "audio"]
@@ -917,13 +903,7 @@ async def run_case(case, env, state):
             await asyncio.sleep(0.1)
         check(case, "NG list empty after BYE", left == [], "list=%r" % (left,))
     finally:
-        if call_ok:
-            try:
-                await asyncio.wait_for(uac.bye(), 5)
-            except Exception:  # noqa: BLE001
-                pass
-        for ln in uac.dump() + uas.dump():
-            info(ln)
+        await kw.end_call(uac, uas, call_ok)
         await browser.close()
         phone.close()
         tr_uac.close()

@@ -436,7 +436,8 @@ class UAS(SipAgent):
 
 
 class UAC(SipAgent):
-    """Places one call through the proxy: INVITE (offer from the media), ACK, later BYE."""
+    """Places one call through the proxy: INVITE (offer from the media), ACK, re-INVITEs
+    (reinvite()), later BYE."""
 
     def __init__(self, name, port, proxy, target_uri, media):
         super().__init__(name, port)
@@ -447,6 +448,8 @@ class UAC(SipAgent):
         self.from_tag = rand_token()
         self.responses = asyncio.Queue()
         self.ack = None
+        self.acks = {}          # CSeq number of each INVITE answered 2xx -> its ACK
+        self.cseq = 1
         self.route = []
         self.remote_target = None
         self.to_hdr = None
@@ -465,8 +468,8 @@ class UAC(SipAgent):
             return
         if msg.call_id != self.call_id:
             return
-        if msg.cseq[1] == "INVITE" and msg.status >= 200 and self.ack is not None:
-            self.send(self.ack, self.proxy)     # 2xx retransmission: ACK again
+        if msg.cseq[1] == "INVITE" and msg.status >= 200 and msg.cseq[0] in self.acks:
+            self.send(self.acks[msg.cseq[0]], self.proxy)     # 2xx retransmission: ACK again
             return
         self.responses.put_nowait(msg)
 
@@ -507,22 +510,36 @@ class UAC(SipAgent):
         self.route = list(reversed(split_header_list(r.all("record-route"))))
         self.remote_target = uri_of(r.get("contact"))
         self.answer_sdp = r.body
-        self.ack = self._in_dialog("ACK", 1)
+        self.ack = self.acks[1] = self._in_dialog("ACK", 1)
         self.send(self.ack, self.proxy)
         await self.media.set_answer(r.body)
         return r
 
-    def _in_dialog(self, method, cseq):
+    async def reinvite(self, sdp):
+        """An in-dialog INVITE with `sdp`, ACKed when answered 2xx; the final response (or None)."""
+        self.cseq += 1
+        cseq = self.cseq
+        r = await self._transaction(self._in_dialog("INVITE", cseq, sdp), "INVITE")
+        if r is not None and 200 <= r.status < 300:
+            self.acks[cseq] = self._in_dialog("ACK", cseq)
+            self.send(self.acks[cseq], self.proxy)
+            await self.media.set_answer(r.body)
+        return r
+
+    def _in_dialog(self, method, cseq, body=""):
         branch = "z9hG4bK-" + rand_token(16)
         hdrs = [("Via", "SIP/2.0/UDP %s:%d;branch=%s;rport" % (IP, self.port, branch)),
                 ("Max-Forwards", "70")]
         hdrs += [("Route", r) for r in self.route]
         hdrs += [("From", self._from()), ("To", self.to_hdr), ("Call-ID", self.call_id),
                  ("CSeq", "%d %s" % (cseq, method))]
-        return build("%s %s SIP/2.0" % (method, self.remote_target), hdrs)
+        if method == "INVITE":
+            hdrs.append(("Contact", "<sip:%s@%s:%d>" % (self.name, IP, self.port)))
+        return build("%s %s SIP/2.0" % (method, self.remote_target), hdrs, body)
 
     async def bye(self):
-        return await self._transaction(self._in_dialog("BYE", 2), "BYE")
+        self.cseq += 1
+        return await self._transaction(self._in_dialog("BYE", self.cseq), "BYE")
 
 
 # ---------------------------------------------------------------------------
@@ -576,16 +593,22 @@ class PlainMedia:
         self._learn(offer)
         return self.sdp()
 
-    async def run(self, seconds):
-        import audioop
+    def pcm_frame(self, i):
+        """The i-th 20 ms of the tone: 160 samples, 16-bit native order."""
         import numpy as np
+        t = (np.arange(160) + i * 160) / 8000.0
+        return (8000 * np.sin(2 * np.pi * TONE_PLAIN * t)).astype(np.int16).tobytes()
+
+    async def run(self, seconds=None):
+        """Send pcm_frame() as PCMU every 20 ms (once the peer's address is known) and take what
+        arrives, for `seconds` or until cancelled."""
+        import audioop
         seq, ts, ssrc = random.randint(0, 65535), random.randint(0, 1 << 31), random.randint(1, 1 << 31)
         start = time.monotonic()
         i = 0
-        while time.monotonic() - start < seconds:
-            t = (np.arange(160) + i * 160) / 8000.0
-            pcm = (8000 * np.sin(2 * np.pi * TONE_PLAIN * t)).astype(np.int16).tobytes()
-            pkt = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc) + audioop.lin2ulaw(pcm, 2)
+        while seconds is None or time.monotonic() - start < seconds:
+            pkt = struct.pack("!BBHII", 0x80, 0, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc) + \
+                audioop.lin2ulaw(self.pcm_frame(i), 2)
             if self.dest:
                 self.sock.sendto(pkt, self.dest)
                 self.tx += 1
@@ -594,22 +617,26 @@ class PlainMedia:
             await asyncio.sleep(max(0.0, start + i * 0.02 - time.monotonic()))
         self._drain()
 
-    def _drain(self):
+    def on_rtp(self, data):
+        """One RTP packet received (version 2, at least the fixed header)."""
         import audioop
+        cc = data[0] & 0x0F
+        if data[1] & 0x7F == 0:
+            self.rx += 1
+            self.pcm += audioop.ulaw2lin(data[12 + 4 * cc:], 2)
+        else:
+            self.rx_other_pt += 1
+
+    def _drain(self):
         while True:
             try:
-                data, src = self.sock.recvfrom(2048)
+                data, src = self.sock.recvfrom(4096)
             except (BlockingIOError, InterruptedError):
                 break
             if len(data) < 12 or data[0] >> 6 != 2:
                 continue
             self.sources.add(src)
-            cc = data[0] & 0x0F
-            if data[1] & 0x7F == 0:
-                self.rx += 1
-                self.pcm += audioop.ulaw2lin(data[12 + 4 * cc:], 2)
-            else:
-                self.rx_other_pt += 1
+            self.on_rtp(data)
         while True:
             try:
                 self.rtcp.recvfrom(2048)
@@ -750,7 +777,8 @@ def dominant_freq(samples, rate):
 # ---------------------------------------------------------------------------
 
 class Env:
-    def __init__(self, kind, workdir, ng, ng_port, sip_port, pmin, pmax, daemon, kamailio, uas_port):
+    def __init__(self, kind, workdir, ng, ng_port, sip_port, pmin, pmax, daemon, kamailio, uas_port,
+                 rtpp_port=None):
         self.kind = kind
         self.workdir = workdir
         self.ng = ng
@@ -760,6 +788,7 @@ class Env:
         self.daemon = daemon
         self.kamailio = kamailio
         self.uas_port = uas_port
+        self.rtpp_port = rtpp_port   # rtpgate's rtpproxy control port
 
 
 def check_webrtc_sdp(case, who, sdp, env, is_offer):
@@ -805,6 +834,18 @@ def check_plain_sdp(case, who, sdp, env):
         info("note: %s got a=end-of-candidates (ICE=remove left it in)" % who)
     check(case, "%s got PCMU" % who, "0" in d["pts"], "payload types %s" % d["pts"])
     return d
+
+
+async def end_call(uac, uas, up):
+    """The end of a case: a call still up (the case failed half-way) is hung up so that the next
+    case starts clean; then the SIP trace of both agents."""
+    if up:
+        try:
+            await asyncio.wait_for(uac.bye(), 5)
+        except Exception:  # noqa: BLE001
+            pass
+    for ln in uac.dump() + uas.dump():
+        info(ln)
 
 
 async def run_case(case, env):
@@ -904,13 +945,7 @@ async def run_case(case, env):
             await asyncio.sleep(0.1)
         check(case, "NG list empty after BYE", left == [], "list=%r" % (left,))
     finally:
-        if call_ok:          # failed half-way: still hang up so the next case starts clean
-            try:
-                await asyncio.wait_for(uac.bye(), 5)
-            except Exception:  # noqa: BLE001
-                pass
-        for ln in uac.dump() + uas.dump():
-            info(ln)
+        await end_call(uac, uas, call_ok)
         await web.close()
         plain.close()
         tr_uac.close()
@@ -939,14 +974,13 @@ def sip_options_ping(port, timeout=0.3):
         s.close()
 
 
-def daemon_command(kind, ng_port, pmin, pmax):
+def daemon_command(kind, ng_port, pmin, pmax, rtpp_port):
     if kind == "rtpengine":
         binary = os.environ.get("RG_BIN") or shutil.which("rtpengine") or "/usr/bin/rtpengine"
         return [binary, "--config-file=none", "--table=-1", "--foreground", "--log-stderr", "--log-level=7",
                 "--interface=%s" % IP, "--listen-ng=%s:%d" % (IP, ng_port),
                 "--port-min=%d" % pmin, "--port-max=%d" % pmax, "--delete-delay=0"]
     binary = os.environ.get("RG_BIN") or os.path.join(REPO, "build", "gateway", "rtpgate")
-    rtpp_port = free_port()
     return [binary, "--config-file=none", "--foreground", "--log-stderr", "--log-level=7",
             "--interface=%s" % IP, "--listen-ng=%s:%d" % (IP, ng_port),
             "--listen-rtpproxy=udp:%s:%d" % (IP, rtpp_port),
@@ -1003,13 +1037,17 @@ def install_signal_handlers():
 
 def start_stack(kind, workdir, procs, cfg=KAMAILIO_CFG, defines=()):
     """Starts the media daemon and Kamailio (cfg, with extra `-A` defines), each appended to procs
-    (stopped by the caller); waits until both answer. Returns an Env, or None after a FAIL line."""
+    (stopped by the caller); waits until both answer. Kamailio gets the daemon's NG socket as
+    RTPENGINE_SOCK and (rtpgate) its rtpproxy one as RTPPROXY_SOCK, so that either module's script
+    (conf/kamailio-webrtc.cfg, conf/kamailio-rtpproxy.cfg) runs. Returns an Env, or None after a
+    FAIL line."""
     ng_port = free_port()
+    rtpp_port = free_port()
     sip_port = free_port()
     uas_port = free_port()
     pmin = random.randrange(25000, 29600, 2)
     pmax = pmin + 199
-    daemon = Proc(kind, daemon_command(kind, ng_port, pmin, pmax), os.path.join(workdir, "daemon.log"))
+    daemon = Proc(kind, daemon_command(kind, ng_port, pmin, pmax, rtpp_port), os.path.join(workdir, "daemon.log"))
     procs.append(daemon)
     ng = NGClient(IP, ng_port, timeout=2.0)
     if not check("-", "%s answers NG ping" % kind, ng.wait_ready(10)):
@@ -1019,6 +1057,7 @@ def start_stack(kind, workdir, procs, cfg=KAMAILIO_CFG, defines=()):
     cmd = [KAMAILIO, "-f", cfg, "-DD", "-E", "-Y", rundir, "-w", rundir, "-m", "64", "-M", "8",
            "-A", "SIP_LISTEN=udp:%s:%d" % (IP, sip_port),
            "-A", 'RTPENGINE_SOCK="udp:%s:%d"' % (IP, ng_port),
+           "-A", 'RTPPROXY_SOCK="udp:%s:%d"' % (IP, rtpp_port),
            "-A", 'UAS_URI="sip:%s:%d"' % (IP, uas_port),
            "-A", "DBGLEVEL=2"]
     for d in defines:
@@ -1034,37 +1073,43 @@ def start_stack(kind, workdir, procs, cfg=KAMAILIO_CFG, defines=()):
         time.sleep(0.1)
     if not check("-", "Kamailio up (answers OPTIONS)", up, "" if up else kam.output()[-800:]):
         return None
-    return Env(kind, workdir, ng, ng_port, sip_port, pmin, pmax, daemon, kam, uas_port)
+    return Env(kind, workdir, ng, ng_port, sip_port, pmin, pmax, daemon, kam, uas_port, rtpp_port)
 
 
-def check_stack_end(env, ncalls):
-    """The checks after the last case: $rtpstat for each call, no ERROR from Kamailio, both alive."""
+NG_RTPSTAT = (r"rtpstat (\S+): RTP: \d+ bytes, (\d+) packets", "NG query")
+
+
+def check_stack_end(env, ncalls, rtpstat=NG_RTPSTAT):
+    """The checks after the last case: $rtpstat for each call, no ERROR from Kamailio, both alive.
+    rtpstat: (regex of the script's log line: group 1 the Call-ID, 2 a packet count; what the
+    module asked the daemon)."""
     klog = env.kamailio.output()
-    stats = re.findall(r"rtpstat (\S+): RTP: (\d+) bytes, (\d+) packets", klog)
-    check("-", "Kamailio's $rtpstat (NG query on BYE) saw packets for every call",
-          len(stats) == ncalls and all(int(p) > 0 for _, _, p in stats),
-          "; ".join("%s: %s packets" % (c, p) for c, _, p in stats) or "no rtpstat line")
+    stats = re.findall(rtpstat[0], klog)
+    check("-", "Kamailio's $rtpstat (%s on BYE) saw packets for every call" % rtpstat[1],
+          len(stats) == ncalls and all(int(p) > 0 for _, p in stats),
+          "; ".join("%s: %s packets" % (c, p) for c, p in stats) or "no rtpstat line")
     errs = [ln for ln in klog.splitlines() if re.search(r"\b(ERROR|CRITICAL)\b", ln)]
     check("-", "no ERROR in Kamailio's log", not errs, " | ".join(errs[:3])[:600])
     check("-", "%s still running" % env.kind, env.daemon.alive(), "exit %s" % env.daemon.p.returncode)
     check("-", "Kamailio still running", env.kamailio.alive(), "exit %s" % env.kamailio.p.returncode)
 
 
-def finish(kind, workdir, procs, t0):
-    """Stops procs, prints the log tails when something failed, removes or keeps workdir, prints the
-    summary line. Returns the exit status."""
+def finish(kind, workdir, procs, t0, logdirs=None):
+    """Stops procs, prints the log tails when something failed (of the daemon.log and kamailio.log
+    in each of logdirs, default workdir), removes or keeps workdir, prints the summary line.
+    Returns the exit status."""
     for p in reversed(procs):
         p.stop()
     failed = not RESULTS or not all(RESULTS)
-    if failed:
+    for d in (logdirs or [workdir]) if failed else []:
         print("----- %s log: ICE/DTLS/error lines (tail) -----" % kind)
-        for ln in tail(os.path.join(workdir, "daemon.log"), 40, r"(?i)ice|dtls|srtp|error|warn|crit"):
+        for ln in tail(os.path.join(d, "daemon.log"), 40, r"(?i)ice|dtls|srtp|error|warn|crit"):
             print("  " + ln[:300])
         print("----- %s log (tail) -----" % kind)
-        for ln in tail(os.path.join(workdir, "daemon.log"), 30):
+        for ln in tail(os.path.join(d, "daemon.log"), 30):
             print("  " + ln[:300])
         print("----- kamailio log (tail) -----")
-        for ln in tail(os.path.join(workdir, "kamailio.log"), 30):
+        for ln in tail(os.path.join(d, "kamailio.log"), 30):
             print("  " + ln[:300])
     if failed or os.environ.get("RG_KEEP_TMP") == "1":
         info("work directory kept: %s" % workdir)

@@ -1,7 +1,8 @@
 /* Prompts, music on hold and injected DTMF (player.c) through the real engine:
  *  - /player/rtpproxy: P-1 (music on hold, WAV at 44.1 kHz) to the callee in its codec (PCMA),
  *    looped, the caller's media toward it muted meanwhile, S stops it and unmutes; P once to the
- *    caller (PCMU) with an explicit codec list; a pre-encoded "<prompt>.<pt>" file played byte for
+ *    caller (PCMU) with an explicit codec list, and with "session" in the codec the answer kept
+ *    (PCMA, though the caller listed PCMU first); a pre-encoded "<prompt>.<pt>" file played byte for
  *    byte; P0 stops; errors: missing file, not audio, "session" without a c list, unknown tag;
  *  - /player/ng: play media (duration in the reply, repeat-times), stop media, play DTMF as
  *    RFC 4733 events (party with telephone-event) and as in-band tones (party without). */
@@ -247,6 +248,19 @@ static void test_rtpproxy(void)
 	g_test_message("P once: %u PCMU packets, %.1f Hz", g.packets, f);
 	g_assert_cmpuint(g.packets, >=, 29);
 	g_assert_cmpuint(g.packets, <=, 31);
+	g_assert_cmpfloat(fabs(f - 1000), <, 15);
+	got_clear(&g);
+
+	/* "session" to the caller: its c list is 0,8 but the answer (the callee's list) kept only 8,
+	 * so the prompt goes out in the negotiated PCMA, not in the caller's first codec */
+	g_autofree char *p2s = g_strdup_printf("P moh1 %s session ftag;1 ttag;1", prompt);
+	ASSERT_RP(p2s, "0\n");
+	got_init(&g);
+	collect(A, &g, 8, pcma, -1, 900);
+	f = zc_freq(g.pcm, g.n_pcm, 8000);
+	g_test_message("P session to the caller: %u PCMA packets, %u of another PT, %.1f Hz", g.packets, g.other_pt, f);
+	g_assert_cmpuint(g.packets, >=, 29);
+	g_assert_cmpuint(g.other_pt, ==, 0);
 	g_assert_cmpfloat(fabs(f - 1000), <, 15);
 	got_clear(&g);
 
