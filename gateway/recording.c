@@ -1,5 +1,6 @@
 /* Call recording: per-worker rings, the writer thread, pcap/WAV/metadata files (recording.h). */
 #include "recording.h"
+#include "bytes.h"
 #include "codec_neg.h"
 #include "log.h"
 #include "ports.h"
@@ -143,13 +144,6 @@ static int64_t now_us(void)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
-
-static void put16le(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
-static void put32le(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
-}
-static void put16be(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
 
 static char *iso_time(int64_t us)
 {
@@ -404,17 +398,17 @@ static void wav_header(uint8_t *h, unsigned rate, uint64_t data)
 {
 	uint32_t d = data > 0xffffffffu - 36 ? 0xffffffffu - 36 : (uint32_t)data;
 	memcpy(h, "RIFF", 4);
-	put32le(h + 4, 36 + d);
+	rg_put_le32(h + 4, 36 + d);
 	memcpy(h + 8, "WAVEfmt ", 8);
-	put32le(h + 16, 16);
-	put16le(h + 20, 1);            /* PCM */
-	put16le(h + 22, 1);            /* mono */
-	put32le(h + 24, rate);
-	put32le(h + 28, rate * 2);
-	put16le(h + 32, 2);
-	put16le(h + 34, 16);
+	rg_put_le32(h + 16, 16);
+	rg_put_le16(h + 20, 1);            /* PCM */
+	rg_put_le16(h + 22, 1);            /* mono */
+	rg_put_le32(h + 24, rate);
+	rg_put_le32(h + 28, rate * 2);
+	rg_put_le16(h + 32, 2);
+	rg_put_le16(h + 34, 16);
 	memcpy(h + 36, "data", 4);
-	put32le(h + 40, d);
+	rg_put_le32(h + 40, d);
 }
 
 static int wav_fix_header(wav_leg *L)
@@ -558,15 +552,15 @@ static void write_pcap(rg_rec *rec, const rec_hdr *h, const uint8_t *data)
 		}
 	}
 	uint8_t *p = hdr;
-	put32le(p, (uint32_t)(h->t_us / 1000000));   /* pcap records are in host order: little */
-	put32le(p + 4, (uint32_t)(h->t_us % 1000000));
-	put32le(p + 8, (uint32_t)total);
-	put32le(p + 12, (uint32_t)total);
+	rg_put_le32(p, (uint32_t)(h->t_us / 1000000));   /* pcap records are in host order: little */
+	rg_put_le32(p + 4, (uint32_t)(h->t_us % 1000000));
+	rg_put_le32(p + 8, (uint32_t)total);
+	rg_put_le32(p + 12, (uint32_t)total);
 	p += 16;
 	if (l2) {
 		static const uint8_t macs[12] = { 2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1 };
 		memcpy(p, macs, 12);
-		put16be(p + 12, v6 ? 0x86dd : 0x0800);
+		rg_put_be16(p + 12, v6 ? 0x86dd : 0x0800);
 		p += 14;
 	}
 	uint8_t *ip = p;
@@ -574,7 +568,7 @@ static void write_pcap(rg_rec *rec, const rec_hdr *h, const uint8_t *data)
 	if (v6) {
 		memset(ip, 0, 40);
 		ip[0] = 0x60;
-		put16be(ip + 4, (uint16_t)udp_len);
+		rg_put_be16(ip + 4, (uint16_t)udp_len);
 		ip[6] = 17;
 		ip[7] = 64;
 		as_v6(&h->src, ip + 8);
@@ -583,23 +577,23 @@ static void write_pcap(rg_rec *rec, const rec_hdr *h, const uint8_t *data)
 	} else {
 		memset(ip, 0, 20);
 		ip[0] = 0x45;
-		put16be(ip + 2, (uint16_t)(20 + udp_len));
-		put16be(ip + 4, rec->ip_id++);
-		put16be(ip + 6, 0x4000);   /* DF */
+		rg_put_be16(ip + 2, (uint16_t)(20 + udp_len));
+		rg_put_be16(ip + 4, rec->ip_id++);
+		rg_put_be16(ip + 6, 0x4000);   /* DF */
 		ip[8] = 64;
 		ip[9] = 17;
 		memcpy(ip + 12, h->src.a, 4);
 		memcpy(ip + 16, h->dst.a, 4);
-		put16be(ip + 10, csum_fold(csum_add(0, ip, 20)));
+		rg_put_be16(ip + 10, csum_fold(csum_add(0, ip, 20)));
 		pseudo = csum_add(0, ip + 12, 8) + (uint32_t)udp_len + 17;
 	}
 	uint8_t *udp = ip + ipl;
 	memcpy(udp, &h->src.port, 2);
 	memcpy(udp + 2, &h->dst.port, 2);
-	put16be(udp + 4, (uint16_t)udp_len);
-	put16be(udp + 6, 0);
+	rg_put_be16(udp + 4, (uint16_t)udp_len);
+	rg_put_be16(udp + 6, 0);
 	uint16_t ck = csum_fold(csum_add(csum_add(pseudo, udp, 8), data, h->len));
-	put16be(udp + 6, ck ? ck : 0xffff);
+	rg_put_be16(udp + 6, ck ? ck : 0xffff);
 	pcap_append(rec, hdr, 16 + l2 + ipl + 8);
 	pcap_append(rec, data, h->len);
 	rec->pwritten++;
@@ -619,7 +613,7 @@ static int wav_append(wav_leg *L, const int16_t *pcm, size_t n)
 		uint8_t *o = L->buf + L->blen;
 		if (pcm) {
 			for (size_t i = 0; i < k; i++)
-				put16le(o + 2 * i, (uint16_t)pcm[i]);
+				rg_put_le16(o + 2 * i, (uint16_t)pcm[i]);
 			pcm += k;
 		} else {
 			memset(o, 0, 2 * k);
@@ -1115,13 +1109,13 @@ static int rec_create(rg_rec *rec, const char *name_hint, char **err)
 	}
 	rec->pcap_fd = fd;
 	uint8_t gh[24];
-	put32le(gh, 0xa1b2c3d4);
-	put16le(gh + 4, 2);
-	put16le(gh + 6, 4);
-	put32le(gh + 8, 0);
-	put32le(gh + 12, 0);
-	put32le(gh + 16, 65535);
-	put32le(gh + 20, (uint32_t)mod.linktype);
+	rg_put_le32(gh, 0xa1b2c3d4);
+	rg_put_le16(gh + 4, 2);
+	rg_put_le16(gh + 6, 4);
+	rg_put_le32(gh + 8, 0);
+	rg_put_le32(gh + 12, 0);
+	rg_put_le32(gh + 16, 65535);
+	rg_put_le32(gh + 20, (uint32_t)mod.linktype);
 	int r = write_all(fd, gh, sizeof(gh), &rec->pcommitted);
 	if (!r)
 		r = meta_write(rec, "recording");

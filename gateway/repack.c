@@ -1,4 +1,5 @@
 #include "repack.h"
+#include "bytes.h"
 #include "log.h"
 #include "relay.h"
 
@@ -60,29 +61,15 @@ void rg_repack_free(rg_repack *rp)
 	g_free(rp);
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
-}
-
 /* Send the first n octets of the buffer as one packet and keep the rest. */
 static void emit(rg_worker *w, rg_media *m, rg_repack *rp, size_t n)
 {
 	uint8_t *o = rp->out;
 	o[0] = (uint8_t)(0x80);
 	o[1] = (uint8_t)((rp->marker ? 0x80 : 0) | rp->pt);
-	put16(o + 2, rp->seq++);
-	put32(o + 4, rp->ts);
-	put32(o + 8, rp->ssrc);
+	rg_put_be16(o + 2, rp->seq++);
+	rg_put_be32(o + 4, rp->ts);
+	rg_put_be32(o + 8, rp->ssrc);
 	memcpy(o + 12, rp->buf, n);
 	rp->marker = false;
 	memmove(rp->buf, rp->buf + n, rp->len - n);

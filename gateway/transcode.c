@@ -1,6 +1,7 @@
 #include "transcode.h"
 #include "codec_neg.h"
 #include "log.h"
+#include "bytes.h"
 #include "relay.h"
 #include "rg_dtmf.h"
 
@@ -120,20 +121,6 @@ void rg_transcoder_free(rg_transcoder *xc)
 	rg_dtmf_det_free(xc->det);
 	rg_resampler_free(xc->det_rs);
 	g_free(xc);
-}
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = v >> 24;
-	p[1] = (v >> 16) & 0xff;
-	p[2] = (v >> 8) & 0xff;
-	p[3] = v & 0xff;
 }
 
 void rg_transcoder_continue(rg_transcoder *xc, const rg_transcoder *old)
@@ -261,9 +248,9 @@ static void put_header(rg_transcoder *xc, bool marker, uint8_t pt, uint32_t ts)
 {
 	xc->buf[0] = 0x80;
 	xc->buf[1] = (uint8_t)((marker ? 0x80 : 0) | (pt & 0x7f));
-	put16(xc->buf + 2, xc->seq);
-	put32(xc->buf + 4, ts);
-	put32(xc->buf + 8, xc->ssrc);
+	rg_put_be16(xc->buf + 2, xc->seq);
+	rg_put_be32(xc->buf + 4, ts);
+	rg_put_be32(xc->buf + 8, xc->ssrc);
 	xc->seq++;
 	xc->packets_out++;
 }
@@ -287,7 +274,7 @@ static void event_rtp(rg_worker *w, rg_media *m, rg_transcoder *xc, const uint8_
 	memcpy(xc->buf + 12, pl, n);
 	for (size_t o = 0; o + 4 <= n; o += 4) {
 		uint64_t d = (uint64_t)(pl[o + 2] << 8 | pl[o + 3]) * xc->ev_out_rate / xc->ev_in_rate;
-		put16(xc->buf + 12 + o + 2, d > 0xffff ? 0xffff : (uint16_t)d);
+		rg_put_be16(xc->buf + 12 + o + 2, d > 0xffff ? 0xffff : (uint16_t)d);
 	}
 	put_header(xc, first, (uint8_t)xc->ev_out_pt, xc->ev_out_ts);
 	if (m->peer)
@@ -345,13 +332,13 @@ static void send_sr(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now_us
 	size_t len = 28 + 24 * rc;
 	b[0] = (uint8_t)(0x80 | rc);
 	b[1] = 200;
-	put16(b + 2, (uint16_t)(len / 4 - 1));
-	put32(b + 4, xc->ssrc);
-	put32(b + 8, (uint32_t)(ntp >> 32));
-	put32(b + 12, (uint32_t)ntp);
-	put32(b + 16, xc->ts);
-	put32(b + 20, (uint32_t)xc->packets_out);
-	put32(b + 24, (uint32_t)xc->octets_out);
+	rg_put_be16(b + 2, (uint16_t)(len / 4 - 1));
+	rg_put_be32(b + 4, xc->ssrc);
+	rg_put_be32(b + 8, (uint32_t)(ntp >> 32));
+	rg_put_be32(b + 12, (uint32_t)ntp);
+	rg_put_be32(b + 16, xc->ts);
+	rg_put_be32(b + 20, (uint32_t)xc->packets_out);
+	rg_put_be32(b + 24, (uint32_t)xc->octets_out);
 	if (rc) {
 		uint8_t *r = b + 28;
 		uint64_t ext_max = back->rx.cycles + back->rx.max_seq;
@@ -367,14 +354,14 @@ static void send_sr(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now_us
 		back->rx.received_prior = back->rx.received;
 		int64_t lost_int = (int64_t)exp_int - (int64_t)rec_int;
 		uint8_t fraction = exp_int && lost_int > 0 ? (uint8_t)((lost_int << 8) / (int64_t)exp_int) : 0;
-		put32(r, back->rx.ssrc);
+		rg_put_be32(r, back->rx.ssrc);
 		r[4] = fraction;
 		put24(r + 5, (uint32_t)lost & 0xffffff);
-		put32(r + 8, (uint32_t)ext_max);
-		put32(r + 12, back->rx.jitter16 >> 4);
-		put32(r + 16, back->rx.lsr);
+		rg_put_be32(r + 8, (uint32_t)ext_max);
+		rg_put_be32(r + 12, back->rx.jitter16 >> 4);
+		rg_put_be32(r + 16, back->rx.lsr);
 		uint32_t dlsr = back->rx.lsr_at_us ? (uint32_t)((now_us - back->rx.lsr_at_us) * 65536 / 1000000) : 0;
-		put32(r + 20, back->rx.lsr ? dlsr : 0);
+		rg_put_be32(r + 20, back->rx.lsr ? dlsr : 0);
 	}
 	/* SDES with one CNAME chunk: "rtpgate", padded to a 32-bit boundary */
 	static const char cname[] = "rtpgate";
@@ -383,8 +370,8 @@ static void send_sr(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now_us
 	memset(sd, 0, 4 + chunk);
 	sd[0] = 0x81;
 	sd[1] = 202;
-	put16(sd + 2, (uint16_t)(chunk / 4));
-	put32(sd + 4, xc->ssrc);
+	rg_put_be16(sd + 2, (uint16_t)(chunk / 4));
+	rg_put_be32(sd + 4, xc->ssrc);
 	sd[8] = 1;
 	sd[9] = (uint8_t)(sizeof(cname) - 1);
 	memcpy(sd + 10, cname, sizeof(cname) - 1);

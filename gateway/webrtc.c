@@ -1,4 +1,5 @@
 #include "webrtc.h"
+#include "bytes.h"
 #include "log.h"
 #include "relay.h"
 #include "stats.h"
@@ -406,11 +407,6 @@ static void member_from_sdp(rg_webrtc *wt, rg_bundle_member *bm, const sdp_media
 	}
 }
 
-static inline uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 static int member_by_mid(rg_webrtc *wt, const uint8_t *v, size_t len)
 {
 	for (unsigned i = 0; i < wt->n_members; i++) {
@@ -499,7 +495,7 @@ static int member_by_report(rg_webrtc *wt, const uint8_t *p, size_t len)
 	size_t off = pt == 200 ? 28 : pt == 201 ? 8 : 0;
 	if (!off || !rc || len < off + 24)   /* one whole report block */
 		return -1;
-	uint32_t src = rd32(p + off);
+	uint32_t src = rg_get_be32(p + off);
 	for (unsigned i = 0; i < wt->n_members; i++) {
 		rg_media *peer = wt->members[i].media->peer;
 		if (peer && peer->rtp.seen_ssrc && peer->rtp.ssrc == src)
@@ -512,7 +508,7 @@ rg_media *rg_webrtc_route(rg_webrtc *wt, const uint8_t *p, size_t len, bool is_r
 {
 	if (wt->n_members <= 1 || len < 12)
 		return wt->media;
-	uint32_t ssrc = rd32(p + (is_rtcp ? 4 : 8));
+	uint32_t ssrc = rg_get_be32(p + (is_rtcp ? 4 : 8));
 	int idx = member_by_ssrc(wt, ssrc);
 	if (idx >= 0)
 		return wt->members[idx].media;
