@@ -552,6 +552,26 @@ static void bw_str(struct bw *b, const char *s)
 }
 static void bw_c(struct bw *b, char c) { bw_raw(b, &c, 1); }
 
+/* The next line of an SDP (without CR/LF, cut to cap - 1 octets) into line; false at the end. */
+static bool sdp_line(const char **pp, const char *end, char *line, size_t cap)
+{
+	const char *p = *pp;
+	if (p >= end)
+		return false;
+	const char *eol = memchr(p, '\n', (size_t)(end - p));
+	if (!eol)
+		eol = end;
+	size_t ll = (size_t)(eol - p);
+	if (ll && p[ll - 1] == '\r')
+		ll--;
+	if (ll >= cap)
+		ll = cap - 1;
+	memcpy(line, p, ll);
+	line[ll] = 0;
+	*pp = eol < end ? eol + 1 : end;
+	return true;
+}
+
 /* parse "c=IN IP4 <addr>" (media-level wins) and "m=audio <port>" */
 static bool sdp_media_addr(const char *sdp, size_t len, struct sockaddr_in *sa)
 {
@@ -559,18 +579,8 @@ static bool sdp_media_addr(const char *sdp, size_t len, struct sockaddr_in *sa)
 	int port = -1;
 	bool in_media = false;
 	const char *p = sdp, *end = sdp + len;
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			eol = end;
-		size_t ll = (size_t)(eol - p);
-		if (ll && p[ll - 1] == '\r')
-			ll--;
-		char line[256];
-		if (ll >= sizeof line)
-			ll = sizeof line - 1;
-		memcpy(line, p, ll);
-		line[ll] = 0;
+	char line[256];
+	while (sdp_line(&p, end, line, sizeof line)) {
 		if (!strncmp(line, "m=", 2)) {
 			if (port >= 0)
 				break; /* only the first m= line */
@@ -585,7 +595,6 @@ static bool sdp_media_addr(const char *sdp, size_t len, struct sockaddr_in *sa)
 			if (sl)
 				*sl = 0;
 		}
-		p = eol + 1;
 	}
 	const char *a = addr_m[0] ? addr_m : addr_s;
 	if (port <= 0 || port > 65535 || !a[0])
@@ -604,19 +613,9 @@ static bool sdp_media_addr(const char *sdp, size_t len, struct sockaddr_in *sa)
 static bool sdp_fmts(const char *sdp, size_t len, char *out, size_t n)
 {
 	const char *p = sdp, *end = sdp + len;
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			eol = end;
-		size_t ll = (size_t)(eol - p);
-		if (ll && p[ll - 1] == '\r')
-			ll--;
-		if (ll > 8 && !memcmp(p, "m=audio ", 8)) {
-			char line[256];
-			if (ll >= sizeof line)
-				ll = sizeof line - 1;
-			memcpy(line, p, ll);
-			line[ll] = 0;
+	char line[256];
+	while (sdp_line(&p, end, line, sizeof line)) {
+		if (!strncmp(line, "m=audio ", 8)) {
 			int off = -1;
 			sscanf(line, "m=audio %*s %*s %n", &off);
 			if (off < 0)
@@ -624,7 +623,6 @@ static bool sdp_fmts(const char *sdp, size_t len, char *out, size_t n)
 			snprintf(out, n, "%s", line + off);
 			return true;
 		}
-		p = eol + 1;
 	}
 	return false;
 }
@@ -710,19 +708,8 @@ static void sdp_srtp_info(const char *sdp, size_t len, struct sdp_srtp *out)
 	out->key_st = -1;
 	bool in_media = false;
 	const char *p = sdp, *end = sdp + len;
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		if (!eol)
-			eol = end;
-		size_t ll = (size_t)(eol - p);
-		if (ll && p[ll - 1] == '\r')
-			ll--;
-		char line[512];
-		if (ll >= sizeof line)
-			ll = sizeof line - 1;
-		memcpy(line, p, ll);
-		line[ll] = 0;
-		p = eol + 1;
+	char line[512];
+	while (sdp_line(&p, end, line, sizeof line)) {
 		if (!strncmp(line, "m=", 2)) {
 			if (in_media)
 				break;   /* only the first m= line */
