@@ -16,6 +16,7 @@ by the dialled user (see the header of conf/kamailio-webrtc.cfg):
                                                                           AMR-WB octet-align=1 + t-e/16000
   amrwb-be  amrwb-1003     codec-mask-all codec-transcode-AMR-WB          AMR-WB (bandwidth-efficient) + t-e/16000
   inband    inband-1004    codec-strip-all codec-transcode-PCMU           PCMU only, no telephone-event
+  pcma      pcma-1005      codec-mask-all codec-transcode-PCMA            PCMA + telephone-event/8000
 
 The browser is aiortc 1.4 made to look like Chrome's audio: it offers opus/48000/2 (PT 111),
 telephone-event/48000 (110) and telephone-event/8000 (126) only, sends a 440 Hz tone, and its
@@ -46,7 +47,7 @@ their FAIL line when rtpgate has no RFC 4733 <-> in-band DTMF conversion. What e
 written as WAV files to the work directory (kept when a check failed, or with RG_KEEP_TMP=1).
 
 Environment: RG_BIN (rtpgate), RG_AUDIO_TOOL (default: tests/tools/rg_audio_tool of RG_BIN's
-build directory), RG_CASES (comma list, default all four), RG_MEDIA_SECONDS (default 5),
+build directory), RG_CASES (comma list, default all five), RG_MEDIA_SECONDS (default 5),
 RG_KEEP_TMP, RG_ALLOW_SKIP, RG_KAMAILIO, RG_AIORTC_DEBUG as in test_kamailio_webrtc.py.
 
 Run:  RG_BIN=build/gateway/rtpgate /usr/bin/python3 tests/integration/test_kamailio_transcode.py
@@ -96,6 +97,7 @@ CASES = {
                      define="CODECS_AMRWB_OA"),
     "amrwb-be": dict(user="amrwb-1003", codec="AMR-WB", rate=16000, fmtp=None, te=True, define="CODECS_AMRWB"),
     "inband": dict(user="inband-1004", codec="PCMU", rate=8000, fmtp=None, te=False, define="CODECS_INBAND"),
+    "pcma": dict(user="pcma-1005", codec="PCMA", rate=8000, fmtp=None, te=True, define="CODECS_PCMA"),
 }
 
 EVENT_CHARS = "0123456789*#ABCD"
@@ -836,7 +838,7 @@ async def run_case(case, env, state):
             check_amrwb_payloads(case, cfg, phone)
         else:
             sizes = sorted({len(r[7]) for r in apk})
-            check(case, "phone got 20 ms PCMU payloads", sizes == [160], "payload sizes %s" % sizes)
+            check(case, "phone got 20 ms %s payloads" % cfg["codec"], sizes == [160], "payload sizes %s" % sizes)
         pcm, note = phone.decode()
         if cfg["codec"] == "AMR-WB":
             m = re.search(r"(\d+) errors", note)
