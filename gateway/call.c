@@ -26,6 +26,13 @@ int64_t rg_now(void)
 	return g_get_real_time() / G_USEC_PER_SEC;
 }
 
+int64_t rg_mono_us(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
 void rg_calls_init(void)
 {
 	if (!rg_calls)

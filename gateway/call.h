@@ -163,5 +163,7 @@ bool rg_endpoint_from_str(rg_endpoint *ep, const char *addr, unsigned port);
 bool rg_endpoint_eq(const rg_endpoint *a, const rg_endpoint *b);
 void rg_endpoint_format(const rg_endpoint *ep, char *buf, size_t len, unsigned *port);
 int64_t rg_now(void);
+/* Monotonic microseconds (intervals on the packet path: RTCP timing, jitter, RTT, players). */
+int64_t rg_mono_us(void);
 
 #endif

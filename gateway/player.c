@@ -49,13 +49,6 @@ struct rg_player {
 	uint8_t buf[RG_RELAY_MTU];
 };
 
-static int64_t mono_us(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000LL + t.tv_nsec / 1000;
-}
-
 static char *dup_err(const char *fmt, const char *arg)
 {
 	return g_strdup_printf(fmt, arg);
@@ -193,7 +186,7 @@ static void start(rg_media *m, rg_player *p)
 		rg_player_detach(m->player);
 	m->player = p;
 	p->pub.playing = true;
-	p->start_us = mono_us();
+	p->start_us = rg_mono_us();
 	p->watched = true;
 	rg_call_ref(p->call);
 	rg_worker_watch_player(p->call->worker, p);
@@ -500,7 +493,7 @@ int rg_player_tick(rg_player *p, rg_worker *w)
 	g_mutex_lock(&c->lock);
 	if (c->dead || p->detached || !p->pub.playing)
 		goto out;
-	int64_t now = mono_us();
+	int64_t now = rg_mono_us();
 	uint64_t due = (uint64_t)(now - p->start_us) / (PTIME_MS * 1000) + 1;
 	if (due > p->due + MAX_CATCH_UP)
 		p->due = due - MAX_CATCH_UP;   /* a stall: skip rather than burst */

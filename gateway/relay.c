@@ -115,13 +115,6 @@ static const rg_endpoint *destination(const rg_stream *st)
 	return NULL;
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000LL + ts.tv_nsec / 1000;
-}
-
 /* Quality from RTCP passing through (RFC 3550 6.4): the receiver reports of party m tell how
  * the peer's stream reached m; an SR forwarded to the peer is remembered so that the peer's
  * later LSR/DLSR gives the round trip between rtpgate and the peer (6.4.1, "A-LSR-DLSR"). */
@@ -138,7 +131,7 @@ static void rtcp_account(rg_media *m, rg_media *peer, const rtcp_info *ri)
 			for (unsigned i = 0; i < G_N_ELEMENTS(m->sr_sent); i++) {
 				if (m->sr_sent[i].lsr != rep->lsr || !m->sr_sent[i].t_us)
 					continue;
-				now = mono_us();
+				now = rg_mono_us();
 				int64_t rtt = now - m->sr_sent[i].t_us - (int64_t)rep->dlsr * 1000000 / 65536;
 				if (rtt >= 0)
 					m->rtt_us = rtt;
@@ -149,11 +142,45 @@ static void rtcp_account(rg_media *m, rg_media *peer, const rtcp_info *ri)
 	/* a transcoded media's SRs are not forwarded: the peer gets ours (transcode.c) */
 	if (ri->has_sr && peer && !(m->codecs && m->codecs->xc)) {
 		if (now < 0)
-			now = mono_us();
+			now = rg_mono_us();
 		peer->sr_sent[peer->sr_next].lsr = (uint32_t)(ri->sr_ntp >> 16);
 		peer->sr_sent[peer->sr_next].t_us = now;
 		peer->sr_next = (peer->sr_next + 1) % G_N_ELEMENTS(peer->sr_sent);
 	}
+}
+
+/* A validated packet of media m (plaintext, after any SRTP unprotect), on both entry paths: into
+ * the recording, then dropped (no peer yet, or a prompt plays to the peer's party: muted), or
+ * taken by the transcoder (RTP; the party's RTCP only feeds our own reports, it describes its
+ * stream, not ours) or the rtpproxy Z repacketizer. false: forward it as it is. from/s: where it
+ * came from on a plain socket, NULL on a WebRTC leg. */
+static bool divert(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, bool is_rtcp, const rtp_info *ri,
+		   const rtcp_info *rci, const struct sockaddr_storage *from, rg_sock *s)
+{
+	rg_call *call = m->party->call;
+	if (call->rec)
+		rg_rec_packet(w, call->rec, m, buf, len, is_rtcp, from, s);
+	rg_media *peer = m->peer;
+	if (!peer || peer->rejected) {
+		w->ctr[RG_CTR_DROP_NO_PEER]++;
+		return true;
+	}
+	if (rg_player_active(peer)) {
+		w->ctr[RG_CTR_DROP_MUTED]++;
+		return true;
+	}
+	if (m->codecs && m->codecs->xc) {
+		if (!is_rtcp)
+			rg_transcode_rtp(w, m, buf, ri);
+		else
+			rg_transcode_rtcp_in(m, rci);
+		return true;
+	}
+	if (m->repack && !is_rtcp) {
+		rg_repack_rtp(w, m, buf, ri);
+		return true;
+	}
+	return false;
 }
 
 void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
@@ -233,30 +260,8 @@ void rg_relay_readable(rg_relay_ctx *ctx, rg_sock *s)
 		st->packets++;
 		st->bytes += len;
 		st->last_packet = now.tv_sec;
-		if (call->rec)   /* plain RTP/RTCP (after SDES unprotect) into the recording ring */
-			rg_rec_packet(w, call->rec, m, p, len, is_rtcp, &ctx->from[i], s);
-
-		if (!peer || peer->rejected) {
-			w->ctr[RG_CTR_DROP_NO_PEER]++;
+		if (divert(w, m, ctx->buf[i], len, is_rtcp, &ri, &rci, &ctx->from[i], s))
 			continue;
-		}
-		if (rg_player_active(peer)) {
-			w->ctr[RG_CTR_DROP_MUTED]++;   /* a prompt plays to the peer's party */
-			continue;
-		}
-		if (m->codecs && m->codecs->xc) {
-			/* transcoded: our own stream toward the peer; the party's RTCP describes its
-			 * stream, not ours, so it is not forwarded (rtpgate sends its own) */
-			if (!is_rtcp)
-				rg_transcode_rtp(w, m, ctx->buf[i], &ri);
-			else
-				rg_transcode_rtcp_in(m, &rci);
-			continue;
-		}
-		if (m->repack && !is_rtcp) {
-			rg_repack_rtp(w, m, ctx->buf[i], &ri);   /* rtpproxy Z<ms> */
-			continue;
-		}
 		if (peer->wrtc) {
 			/* toward a WebRTC leg: SRTP-protect in place and send on the ICE pair */
 			if (rg_webrtc_send(peer->wrtc, ctx->buf[i], len, RG_RELAY_MTU, is_rtcp) < 0)
@@ -329,29 +334,10 @@ void rg_relay_forward(rg_worker *w, rg_media *m, uint8_t *buf, size_t len, size_
 	st->packets++;
 	st->bytes += len;
 	st->last_packet = now.tv_sec;
-	if (m->party->call->rec)   /* a WebRTC leg's packet, after SRTP unprotect */
-		rg_rec_packet(w, m->party->call->rec, m, buf, len, is_rtcp, NULL, NULL);
-	rg_media *peer = m->peer;
-	if (!peer || peer->rejected) {
-		w->ctr[RG_CTR_DROP_NO_PEER]++;
+	/* a WebRTC leg's packet, after SRTP unprotect: no socket of ours, the ICE pair's addresses */
+	if (divert(w, m, buf, len, is_rtcp, &ri, &rci, NULL, NULL))
 		return;
-	}
-	if (rg_player_active(peer)) {
-		w->ctr[RG_CTR_DROP_MUTED]++;
-		return;
-	}
-	if (m->codecs && m->codecs->xc) {
-		if (!is_rtcp)
-			rg_transcode_rtp(w, m, buf, &ri);
-		else
-			rg_transcode_rtcp_in(m, &rci);
-		return;
-	}
-	if (m->repack && !is_rtcp) {
-		rg_repack_rtp(w, m, buf, &ri);
-		return;
-	}
-	rg_relay_send(w, peer, buf, len, cap, is_rtcp);
+	rg_relay_send(w, m->peer, buf, len, cap, is_rtcp);
 }
 
 int rg_relay_send(rg_worker *w, rg_media *peer, uint8_t *buf, size_t len, size_t cap, bool is_rtcp)

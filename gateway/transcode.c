@@ -134,13 +134,6 @@ void rg_transcoder_continue(rg_transcoder *xc, const rg_transcoder *old)
 	xc->started = old->started;
 }
 
-static int64_t mono_us(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return t.tv_sec * 1000000LL + t.tv_nsec / 1000;
-}
-
 /* RFC 3550 A.1/A.8: sequence and jitter accounting of the stream we receive. */
 static void rx_account(rg_transcoder *xc, const rtp_info *ri, int64_t now_us)
 {
@@ -390,7 +383,7 @@ void rg_transcode_rtcp_in(rg_media *m, const rtcp_info *ri)
 	if (!xc || !ri->has_sr)
 		return;
 	xc->rx.lsr = (uint32_t)(ri->sr_ntp >> 16);
-	xc->rx.lsr_at_us = mono_us();
+	xc->rx.lsr_at_us = rg_mono_us();
 }
 
 /* Every output packet the pipeline has ready, to m's peer. */
@@ -416,7 +409,7 @@ static void drain(rg_worker *w, rg_media *m, rg_transcoder *xc)
 	}
 	if (!xc->started || !m->peer)
 		return;
-	int64_t now = mono_us();
+	int64_t now = rg_mono_us();
 	if (!xc->next_rtcp_us) {
 		xc->next_rtcp_us = now + RTCP_FIRST_US;
 	} else if (now >= xc->next_rtcp_us) {
@@ -613,7 +606,7 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 		xc->tone_active = false;
 	}
 	xc->packets_in++;
-	int64_t now = mono_us();
+	int64_t now = rg_mono_us();
 	rx_account(xc, ri, now);
 	jb_input(xc, pkt + ri->hdr_len, ri->payload_len, ri->seq, ri->ts, now);
 	drain(w, m, xc);
