@@ -6,7 +6,9 @@
  * Everything is sized and allocated in rg_pipeline_new(); push and pull allocate nothing (the
  * unit test checks that by counting calloc/malloc calls). */
 #include "codec_priv.h"
+#include "rg_payload.h"
 
+#include <spandsp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,6 +27,10 @@ struct rg_pipeline {
 	bool have_ts;
 	uint32_t next_ts;      /* input RTP timestamp expected next */
 	uint64_t pending_jump; /* output clock units to add to the next ts_increment */
+	bool filled;           /* the input was continued by rg_pipeline_fill since the last payload */
+	bool cn;               /* a CN payload set the noise that fill makes until the next payload */
+	unsigned cn_level;     /* its level, -dBov */
+	noise_state_t *noise;  /* spandsp Hoth noise at cn_level, made at creation */
 
 	rg_depkt depkt;
 	int16_t *dec_buf; /* dec_cap samples per channel at in_rate */
@@ -62,6 +68,8 @@ void rg_pipeline_free(rg_pipeline *p)
 	rg_dec_free(p->dec);
 	rg_enc_free(p->enc);
 	rg_resampler_free(p->rs);
+	if (p->noise)
+		noise_free(p->noise);
 	free(p->dec_buf);
 	free(p->rs_buf);
 	free(p->fifo);
@@ -145,7 +153,8 @@ int rg_pipeline_new(rg_pipeline **out, const rg_codec_type *in_t, const rg_codec
 	p->fifo = calloc((size_t)p->fifo_cap * p->C, sizeof(int16_t));
 	p->frame_pcm = calloc((size_t)p->frame_samples * p->nframes * p->C, sizeof(int16_t));
 	p->enc_buf = calloc(p->nframes, RG_ENC_MAX_FRAME);
-	if (!p->dec_buf || (p->rs && !p->rs_buf) || !p->fifo || !p->frame_pcm || !p->enc_buf) {
+	p->noise = noise_init_dbov(NULL, 1, -70.0f, NOISE_CLASS_HOTH, 7);
+	if (!p->dec_buf || (p->rs && !p->rs_buf) || !p->fifo || !p->frame_pcm || !p->enc_buf || !p->noise) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -224,7 +233,7 @@ static int place(rg_pipeline *p, uint32_t rtp_ts, const rg_frame *fec)
 	if (p->have_ts) {
 		int32_t diff = (int32_t)(rtp_ts - p->next_ts);
 		uint64_t max_plc = (uint64_t)clock * RG_PIPELINE_MAX_PLC_MS / 1000;
-		if (diff < 0 && diff >= -(int32_t)clock) {
+		if (diff < 0 && diff >= -(int32_t)clock && !p->filled) {
 			p->st.late++;
 			return -EALREADY;
 		}
@@ -255,6 +264,7 @@ static int place(rg_pipeline *p, uint32_t rtp_ts, const rg_frame *fec)
 		}
 	}
 	p->have_ts = true;
+	p->filled = false;
 	p->next_ts = rtp_ts;
 	return 0;
 }
@@ -295,6 +305,7 @@ int rg_pipeline_push(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_
 	/* 2.-3. timing, and the gap before this payload filled (FEC from its only frame, or PLC) */
 	if ((err = place(p, rtp_ts, d->n == 1 ? &d->frame[0] : NULL)))
 		return err;
+	p->cn = false;
 
 	/* 4. decode */
 	uint64_t decoded = 0;
@@ -351,9 +362,74 @@ int rg_pipeline_push_pcm(rg_pipeline *p, const int16_t *pcm, unsigned n, uint32_
 	int err = place(p, rtp_ts, NULL);
 	if (err)
 		return err;
+	p->cn = false;
 	if ((err = feed(p, pcm, n)))
 		return err;
 	p->next_ts = rtp_ts + (uint32_t)((uint64_t)n * p->in_t->rate / p->in_rate);
+	return 0;
+}
+
+int rg_pipeline_push_cn(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_t rtp_ts)
+{
+	if (!p || !payload)
+		return -EINVAL;
+	unsigned level;
+	if (rg_comfort_noise_parse(payload, len, &level) < 0) {
+		p->st.decode_errors++;
+		return -EINVAL;
+	}
+	/* the gap before it is concealed like before audio; a CN update older than what was
+	   decoded still sets the level */
+	int err = place(p, rtp_ts, NULL);
+	if (err && err != -EALREADY)
+		return err;
+	if (!p->cn || level != p->cn_level)
+		noise_init_dbov(p->noise, (int)(rtp_ts | 1), -(float)level, NOISE_CLASS_HOTH, 7);
+	p->cn = true;
+	p->cn_level = level;
+	p->st.cn_payloads++;
+	return 0;
+}
+
+int rg_pipeline_fill(rg_pipeline *p, uint32_t units)
+{
+	if (!p)
+		return -EINVAL;
+	if (!p->have_ts)
+		return -EAGAIN;
+	if (p->fifo_cap - p->fifo_len < p->fifo_reserve) {
+		p->st.overflows++;
+		return -ENOBUFS;
+	}
+	uint64_t want = in_ts_to_samples(p, units);
+	if (want > p->pkt_cap)
+		return -EMSGSIZE;
+	int err = 0;
+	if (p->cn && p->C == 1) {
+		/* RFC 3389 4: noise at the sender's level until it sends audio again */
+		for (unsigned i = 0; i < want; i++)
+			p->dec_buf[i] = noise(p->noise);
+		err = feed(p, p->dec_buf, (unsigned)want);
+	} else {
+		/* the decoder's own idea of a gap: Opus and AMR make comfort noise after DTX / SID,
+		   G.711 and G.722 PLC fades to silence */
+		uint64_t before = p->st.samples_concealed;
+		err = conceal(p, want);
+		p->st.samples_concealed = before;
+	}
+	if (err)
+		return err;
+	p->st.samples_filled += want;
+	p->next_ts += units;
+	p->filled = true;
+	return 0;
+}
+
+int rg_pipeline_next_ts(const rg_pipeline *p, uint32_t *rtp_ts)
+{
+	if (!p || !p->have_ts)
+		return -EAGAIN;
+	*rtp_ts = p->next_ts;
 	return 0;
 }
 

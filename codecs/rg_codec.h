@@ -371,6 +371,8 @@ typedef struct rg_pipeline_stats {
 	uint64_t resyncs;          /* timestamp jumps not concealed */
 	uint64_t samples_concealed; /* PLC, in input-decoder samples */
 	uint64_t samples_fec;      /* recovered with in-band FEC, same unit */
+	uint64_t samples_filled;   /* made by rg_pipeline_fill, same unit */
+	uint64_t cn_payloads;      /* RFC 3389 payloads taken by rg_pipeline_push_cn */
 } rg_pipeline_stats;
 
 typedef struct rg_pipeline_info {
@@ -403,6 +405,22 @@ int rg_pipeline_pull(rg_pipeline *p, uint8_t *out, size_t cap, size_t *len, uint
  * RFC 4733 events). Samples before what was already decoded are skipped. 0, -EALREADY all late,
  * -ENOBUFS FIFO full, -EMSGSIZE more than RG_PIPELINE_MAX_PACKET_MS, -ENOTSUP stereo pipeline. */
 int rg_pipeline_push_pcm(rg_pipeline *p, const int16_t *pcm, unsigned n, uint32_t rtp_ts);
+/* An RFC 3389 comfort noise payload (the sender's silence starts at rtp_ts; mono pipelines):
+ * the gap before it is concealed as before audio, and rg_pipeline_fill makes Hoth noise at its
+ * level until the next audio payload. 0, -EINVAL malformed (counted as a decode error). */
+int rg_pipeline_push_cn(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_t rtp_ts);
+/* The input stopped (DTX, silence suppression, after CN, or loss the caller gave up waiting
+ * for): continue it with `units` input clock units of made-up audio, as if a payload had come:
+ * noise at the level of the last CN payload, else the decoder's concealment (Opus after DTX and
+ * AMR after SID make comfort noise; G.711/G.722 PLC fades to silence). The caller drives it by
+ * the clock (say one output ptime at a time, then pull). The payload that ends the gap is taken
+ * even if it is older than what was filled (a resync with no jump: the filled audio already
+ * kept the output clock going). 0, -EAGAIN no payload yet, -ENOBUFS FIFO full, -EMSGSIZE more
+ * than RG_PIPELINE_MAX_PACKET_MS at once. */
+int rg_pipeline_fill(rg_pipeline *p, uint32_t units);
+/* The input timestamp the next payload is expected at (after the last payload, CN or fill):
+ * 0, or -EAGAIN before the first payload. */
+int rg_pipeline_next_ts(const rg_pipeline *p, uint32_t *rtp_ts);
 /* A read-only view of every chunk of PCM entering the FIFO (at the encoder's rate, channels
  * interleaved), e.g. for in-band DTMF detection; called from push/push_pcm. fn NULL = none. */
 typedef void(rg_pipeline_tap_fn)(const int16_t *pcm, unsigned n, unsigned rate, unsigned channels, void *arg);

@@ -139,4 +139,15 @@ int rg_opus_packet_parse(const uint8_t *pkt, size_t len, struct rg_opus_info *in
  * limit). -EINVAL if the octets it needs are missing or say 0 frames / more than 120 ms. */
 int rg_opus_packet_duration(const uint8_t *pkt, size_t len, unsigned *samples48);
 
+/* ---------------------------------------------------------------------------------------------
+ * Comfort noise (RFC 3389), payload_cn.c
+ * ------------------------------------------------------------------------------------------ */
+
+/* The noise level of a CN payload: *level = -dBov, 0..127 (section 3: 127 is -127 dBov, digital
+ * silence for 16-bit PCM is about -96). Reflection coefficients after it are accepted and
+ * ignored. -EINVAL for an empty payload or a level octet with its reserved bit set. */
+int rg_comfort_noise_parse(const uint8_t *p, size_t len, unsigned *level);
+/* A level-only CN payload (1 octet) into p; returns its length, 0 if cap is 0. */
+size_t rg_comfort_noise_build(uint8_t *p, size_t cap, unsigned level);
+
 #endif

@@ -659,9 +659,11 @@ const char *rg_codec_answer(rg_media *ma, rg_media *mo, sdp_media *sm, ng_req *r
 
 static rg_cn_codec *first_audio(GPtrArray *l)
 {
-	for (guint i = 0; l && i < l->len; i++)
-		if (!((rg_cn_codec *)l->pdata[i])->event)
-			return l->pdata[i];
+	for (guint i = 0; l && i < l->len; i++) {
+		rg_cn_codec *c = l->pdata[i];
+		if (!c->event && g_ascii_strcasecmp(c->name, "CN") != 0)   /* CN is no codec of its own */
+			return c;
+	}
 	return NULL;
 }
 
@@ -852,6 +854,23 @@ static void setup_events(rg_media_codecs *ca, rg_media_codecs *co, const rg_cn_c
 		rg_transcoder_set_events(ca->xc, ae ? ae->pt : -1, A->rate, oe ? oe->pt : -1, O->rate);
 }
 
+/* RFC 3389 comfort noise at each side's codec clock: a sender's CN packets set the level of the
+ * noise its transcoder sends in the silence that follows (transcode.h). The offerer's CN goes
+ * into the answer toward it (to_sent); the answerer has one only if our offer carried it. */
+static void setup_cn(rg_media_codecs *ca, rg_media_codecs *co, const rg_cn_codec *O, const rg_cn_codec *A,
+		     bool to_sent)
+{
+	rg_cn_codec want_a = { .name = (char *)"CN", .rate = A->rate };
+	rg_cn_codec want_o = { .name = (char *)"CN", .rate = O->rate };
+	rg_cn_codec *acn = find_same(ca->own, &want_a), *ocn = find_same(co->own, &want_o);
+	if (ocn && to_sent && co->sent && !find_same(co->sent, ocn))
+		g_ptr_array_add(co->sent, cn_copy(ocn));
+	if (co->xc)
+		rg_transcoder_set_cn(co->xc, ocn ? ocn->pt : -1);
+	if (ca->xc)
+		rg_transcoder_set_cn(ca->xc, acn ? acn->pt : -1);
+}
+
 /* Transcode between the offerer's codec O and the answerer's A, both directions. */
 static bool transcode(rg_media *ma, rg_media_codecs *ca, rg_media_codecs *co, rg_cn_codec *O, rg_cn_codec *A,
 		      ng_req *r, const char *cid)
@@ -879,6 +898,7 @@ static bool transcode(rg_media *ma, rg_media_codecs *ca, rg_media_codecs *co, rg
 	co->sent = cn_list_new();
 	g_ptr_array_add(co->sent, cn_copy(O));
 	setup_events(ca, co, O, A, true);
+	setup_cn(ca, co, O, A, true);
 	rg_clog(RG_LOG_INFO, cid, "media %u: transcoding %s/%u (PT %d, offerer, %u ms) <-> %s/%u (PT %d, answerer, %u ms)",
 		idx, O->name, O->rate, O->pt, ca->xc_ptime, A->name, A->rate, A->pt, co->xc_ptime);
 	return true;
@@ -950,6 +970,7 @@ static void repacketize(rg_media *ma, rg_media_codecs *ca, rg_media_codecs *co, 
 		g_ptr_array_add(co->sent, cn_copy(oc));
 	}
 	setup_events(ca, co, oc, A, co->xc != NULL);
+	setup_cn(ca, co, oc, A, co->xc != NULL);
 	if (co->xc || ca->xc)
 		rg_clog(RG_LOG_INFO, cid, "media %u: %s/%u repacketized:%s%s", idx, A->name, A->rate,
 			co->xc ? " toward the answerer" : "", ca->xc ? " toward the offerer" : "");

@@ -80,6 +80,11 @@ static const opt_def opt_defs[] = {
 	  "Number of media worker threads (default: number of CPUs)", "INT" },
 	{ "max-sessions", 0, K_SESSIONS, OFF(max_sessions), 0, G_MAXINT,
 	  "Refuse new calls beyond this many (default 0 = unlimited)", "INT" },
+	{ "dtx-delay", 0, K_UINT, OFF(dtx_delay), 0, 10000,
+	  "Transcoding: ms a sender may fall silent (Opus DTX, CN, silence suppression, loss) before "
+	  "rtpgate fills the gap with comfort noise or concealment (default 50, 0 = never)", "MS" },
+	{ "max-dtx", 0, K_UINT, OFF(max_dtx), 0, MAX_TIMEOUT,
+	  "Transcoding: stop filling a silent sender's gap after this long (default 0 = never)", "SECS" },
 	{ "recording-dir", 0, K_PATH, OFF(recording_dir), 0, 0,
 	  "Directory for call recordings: pcap + a WAV per leg + metadata (default: recording disabled)", "DIR" },
 	{ "recording-method", 0, K_STRING, OFF(recording_method), 0, 0,
@@ -475,6 +480,8 @@ static void set_defaults(rg_config *cfg)
 	cfg->delete_delay = 30;
 	cfg->num_threads = online_cpus();
 	cfg->max_sessions = 0;
+	cfg->dtx_delay = 50;
+	cfg->max_dtx = 0;
 }
 
 /* Raw values of one source (command line or file): strings, not yet validated. */

@@ -40,6 +40,8 @@ typedef struct rg_config {
 	unsigned delete_delay;   /* s, default 30 */
 	unsigned num_threads;    /* default: number of online CPUs */
 	unsigned max_sessions;   /* default 0 = unlimited */
+	unsigned dtx_delay;      /* ms a transcoded sender may be quiet before rtpgate fills, 0 = never; default 50 */
+	unsigned max_dtx;        /* s of filling at most, default 0 = while the call lives */
 	char *recording_dir;     /* default NULL = recording disabled (recording.h) */
 	char *recording_method;  /* rtpengine's name; only "pcap" (default NULL = pcap) */
 	char *recording_format;  /* "raw" (LINKTYPE_RAW, default) or "eth" (Ethernet frames) */

@@ -1,4 +1,5 @@
 #include "engine.h"
+#include "transcode.h"
 #include "call.h"
 #include "log.h"
 #include "ng.h"
@@ -124,6 +125,7 @@ int rg_engine_start(const rg_config *cfg, GMainContext *ctx, char **err)
 	eng.offer_timeout = cfg->offer_timeout;
 	rg_default_delete_delay = cfg->delete_delay;
 	rg_max_sessions = cfg->max_sessions;
+	rg_transcode_configure(cfg->dtx_delay, cfg->max_dtx);
 
 	rg_ifaces = g_ptr_array_new_with_free_func((GDestroyNotify)rg_iface_free);
 	for (guint i = 0; i < cfg->interfaces->len; i++) {

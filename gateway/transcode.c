@@ -2,6 +2,7 @@
 #include "codec_neg.h"
 #include "log.h"
 #include "bytes.h"
+#include "player.h"
 #include "relay.h"
 #include "rg_dtmf.h"
 
@@ -14,10 +15,19 @@
 #define JB_SLOTS 8                 /* packets held at most (160 ms of 20 ms packets) */
 #define JB_PAYLOAD_MAX 1500
 #define JB_MAX_MS 60               /* longest a packet waits for the gap before it */
+#define XC_TICK_MS 10              /* the worker looks at its transcoders at least this often */
+#define FILL_CATCH_UP 10           /* output packets a late tick makes at once, at most */
+#define EVENT_HOLD_US 120000       /* an RFC 4733 event keeps the input "alive" this long */
+#define DTX_RECENT_US 2000000      /* a sender that paused within this is in DTX: short hold */
+#define DTX_SHORT_HOLD_US 10000
+
+/* Gap filling (configured once at start-up, rg_transcode_configure) */
+static int64_t dtx_delay_us = 50000, max_dtx_us = 0;
 
 struct rg_transcoder {
 	rg_pipeline *pipe;
 	int in_pt;
+	int cn_in_pt;                /* RFC 3389 CN of the sender (its clock = in_clock), -1 none */
 	uint8_t out_pt;
 	uint32_t ssrc, ts, last_inc;
 	uint16_t seq;
@@ -63,6 +73,7 @@ struct rg_transcoder {
 	struct jb_slot {
 		bool used;
 		uint16_t seq, len;
+		bool cn;                       /* an RFC 3389 payload, not audio */
 		uint32_t ts;
 		int64_t arrival_us;
 		uint8_t data[JB_PAYLOAD_MAX];
@@ -75,6 +86,19 @@ struct rg_transcoder {
 	int64_t next_rtcp_us;                  /* 0 = not scheduled yet */
 	uint64_t rtcp_out;
 	uint64_t packets_in, packets_out, dropped, errors;
+	/* Gaps the sender makes (Opus DTX, silence suppression, after CN, loss): the worker's
+	 * timer (rg_transcoder_tick) fills them one output ptime at a time, so the receiver's
+	 * stream keeps its 20 ms pace. */
+	rg_media *media;             /* the media it was last used on (worker, call lock) */
+	rg_call *call;               /* referenced while watched */
+	bool watched, detached;      /* on the worker's list; freed by signalling meanwhile */
+	bool in_seen, filling, cn_wait;
+	int64_t expect_us;           /* when the input's next packet is due (monotonic) */
+	int64_t fill_pos_us;         /* how far (in time) the filling has gone */
+	int64_t dtx_recent_us;       /* when the last filled gap ended */
+	unsigned fill_step_ms;       /* output ptime */
+	uint32_t fill_units;         /* the same in input clock units */
+	uint64_t cn_in, fill_periods, fill_packets;
 	uint8_t buf[RG_RELAY_MTU];   /* the output packet, built in place and protected in place */
 };
 
@@ -99,6 +123,7 @@ rg_transcoder *rg_transcoder_new(const rg_codec_type *in_t, const char *in_fmtp,
 		return NULL;
 	}
 	xc->in_pt = in_pt;
+	xc->cn_in_pt = -1;
 	xc->in_clock = in_t->rate;
 	xc->out_clock = out_t->rate;
 	xc->ev_in_pt = xc->ev_out_pt = -1;
@@ -106,13 +131,26 @@ rg_transcoder *rg_transcoder_new(const rg_codec_type *in_t, const char *in_fmtp,
 	xc->ssrc = g_random_int();
 	xc->seq = (uint16_t)g_random_int();
 	xc->ts = g_random_int();
+	rg_pipeline_info pi;
+	rg_pipeline_get_info(xc->pipe, &pi);
+	xc->fill_step_ms = pi.out_ptime;
+	xc->fill_units = (uint32_t)((uint64_t)pi.out_ptime * xc->in_clock / 1000);
 	return xc;
 }
 
-void rg_transcoder_free(rg_transcoder *xc)
+void rg_transcode_configure(unsigned dtx_delay_ms, unsigned max_dtx_s)
 {
-	if (!xc)
-		return;
+	dtx_delay_us = (int64_t)dtx_delay_ms * 1000;
+	max_dtx_us = (int64_t)max_dtx_s * 1000000;
+}
+
+void rg_transcoder_set_cn(rg_transcoder *xc, int cn_pt)
+{
+	xc->cn_in_pt = cn_pt;
+}
+
+static void destroy(rg_transcoder *xc)
+{
 	rg_pipeline_free(xc->pipe);
 	rg_dtmf_gen_free(xc->tone_gen);
 	rg_resampler_free(xc->tone_rs);
@@ -121,6 +159,18 @@ void rg_transcoder_free(rg_transcoder *xc)
 	rg_dtmf_det_free(xc->det);
 	rg_resampler_free(xc->det_rs);
 	g_free(xc);
+}
+
+void rg_transcoder_free(rg_transcoder *xc)
+{
+	if (!xc)
+		return;
+	if (xc->watched) {
+		xc->detached = true;   /* the worker lets go of it at its next tick */
+		xc->media = NULL;
+		return;
+	}
+	destroy(xc);
 }
 
 void rg_transcoder_continue(rg_transcoder *xc, const rg_transcoder *old)
@@ -471,9 +521,9 @@ static void event_to_tone(rg_transcoder *xc, const uint8_t *pkt, const rtp_info 
 
 /* ---- jitter buffer ---- */
 
-static void jb_push(rg_transcoder *xc, const uint8_t *payload, size_t len, uint32_t ts)
+static void jb_push(rg_transcoder *xc, const uint8_t *payload, size_t len, uint32_t ts, bool cn)
 {
-	int e = rg_pipeline_push(xc->pipe, payload, len, ts);
+	int e = cn ? rg_pipeline_push_cn(xc->pipe, payload, len, ts) : rg_pipeline_push(xc->pipe, payload, len, ts);
 	if (e < 0 && e != -EALREADY)
 		xc->errors++;
 }
@@ -487,7 +537,7 @@ static void jb_flush_ready(rg_transcoder *xc)
 		for (unsigned i = 0; i < JB_SLOTS; i++) {
 			struct jb_slot *sl = &xc->jb[i];
 			if (sl->used && sl->seq == xc->jb_next) {
-				jb_push(xc, sl->data, sl->len, sl->ts);
+				jb_push(xc, sl->data, sl->len, sl->ts, sl->cn);
 				sl->used = false;
 				xc->jb_held--;
 				xc->jb_next++;
@@ -511,7 +561,7 @@ static void jb_skip_gap(rg_transcoder *xc)
 	if (!first)
 		return;
 	xc->jb_gaps++;
-	jb_push(xc, first->data, first->len, first->ts);
+	jb_push(xc, first->data, first->len, first->ts, first->cn);
 	first->used = false;
 	xc->jb_held--;
 	xc->jb_next = first->seq + 1;
@@ -526,8 +576,36 @@ static int64_t jb_target_us(const rg_transcoder *xc)
 	return t > JB_MAX_MS * 1000 ? JB_MAX_MS * 1000 : t;
 }
 
+/* The oldest waiting packet waited long enough: the gap before it is lost. */
+static bool jb_expire(rg_transcoder *xc, int64_t now)
+{
+	int64_t target = jb_target_us(xc);
+	for (unsigned i = 0; i < JB_SLOTS && xc->jb_held; i++) {
+		if (xc->jb[i].used && now - xc->jb[i].arrival_us >= target) {
+			jb_skip_gap(xc);
+			return true;
+		}
+	}
+	return false;
+}
+
+/* A packet of the stream that is not for the pipeline (RFC 4733, audio replaced by a tone):
+ * its sequence number is no gap to wait for. */
+static void jb_skip_seq(rg_transcoder *xc, uint16_t seq)
+{
+	if (!xc->jb_started)
+		return;
+	int16_t d = (int16_t)(seq - xc->jb_next);
+	if (d == 0) {
+		xc->jb_next++;
+		jb_flush_ready(xc);
+	} else if (d > 0 && d < 1000 && !xc->jb_held) {
+		xc->jb_next = seq + 1;
+	}
+}
+
 static void jb_input(rg_transcoder *xc, const uint8_t *payload, size_t len, uint16_t seq, uint32_t ts,
-		     int64_t now)
+		     int64_t now, bool cn)
 {
 	if (!xc->jb_started) {
 		xc->jb_started = true;
@@ -538,7 +616,7 @@ static void jb_input(rg_transcoder *xc, const uint8_t *payload, size_t len, uint
 		/* in order (the usual case: straight through), or unholdable, or a new sequence */
 		if (d != 0 && xc->jb_held)
 			jb_skip_gap(xc);
-		jb_push(xc, payload, len, ts);
+		jb_push(xc, payload, len, ts, cn);
 		xc->jb_next = seq + 1;
 		jb_flush_ready(xc);
 	} else if (d < 0) {
@@ -556,11 +634,12 @@ static void jb_input(rg_transcoder *xc, const uint8_t *payload, size_t len, uint
 			return;
 		if (free_slot == JB_SLOTS) {
 			jb_skip_gap(xc);   /* full: the oldest gap is given up */
-			jb_input(xc, payload, len, seq, ts, now);
+			jb_input(xc, payload, len, seq, ts, now, cn);
 			return;
 		}
 		struct jb_slot *sl = &xc->jb[free_slot];
 		sl->used = true;
+		sl->cn = cn;
 		sl->seq = seq;
 		sl->ts = ts;
 		sl->len = (uint16_t)len;
@@ -568,20 +647,149 @@ static void jb_input(rg_transcoder *xc, const uint8_t *payload, size_t len, uint
 		memcpy(sl->data, payload, len);
 		xc->jb_held++;
 	}
-	/* the oldest waiting packet waited long enough: the gap before it is lost */
-	int64_t target = jb_target_us(xc);
-	for (unsigned i = 0; i < JB_SLOTS && xc->jb_held; i++) {
-		if (xc->jb[i].used && now - xc->jb[i].arrival_us >= target) {
-			jb_skip_gap(xc);
+	jb_expire(xc, now);
+}
+
+/* ---- the input's gaps, filled by the clock ---- */
+
+static void watch(rg_worker *w, rg_media *m, rg_transcoder *xc)
+{
+	xc->media = m;
+	if (xc->watched)
+		return;
+	xc->watched = true;
+	xc->call = m->party->call;
+	rg_call_ref(xc->call);
+	rg_worker_watch_xc(w, xc);
+}
+
+/* Audio or CN was taken at now: the next packet is due after its duration (CN: the sender is
+ * silent from now on, filling starts at once). */
+static void note_input(rg_transcoder *xc, uint32_t ts, int64_t now, bool cn)
+{
+	if (xc->filling) {
+		xc->filling = false;
+		xc->dtx_recent_us = now;
+	}
+	xc->in_seen = true;
+	xc->cn_wait = cn;
+	int64_t dur = 0;
+	uint32_t next;
+	if (!cn && rg_pipeline_next_ts(xc->pipe, &next) == 0) {
+		int32_t d = (int32_t)(next - ts);
+		if (d > 0 && d <= (int32_t)(xc->in_clock / 1000 * RG_PIPELINE_MAX_PACKET_MS))
+			dur = (int64_t)d * 1000000 / xc->in_clock;
+	}
+	xc->expect_us = now + dur;
+}
+
+/* An RFC 4733 packet: while events come the sender is not silent, whether it sends audio or not */
+static void note_event(rg_transcoder *xc, int64_t now)
+{
+	if (xc->filling) {
+		xc->filling = false;
+		xc->dtx_recent_us = now;
+	}
+	xc->cn_wait = false;
+	if (xc->in_seen && xc->expect_us < now + EVENT_HOLD_US)
+		xc->expect_us = now + EVENT_HOLD_US;
+}
+
+static int ms_until(int64_t t, int64_t now)
+{
+	int64_t d = (t - now + 999) / 1000;
+	return d < 1 ? 1 : d > XC_TICK_MS ? XC_TICK_MS : (int)d;
+}
+
+static void drain(rg_worker *w, rg_media *m, rg_transcoder *xc);
+
+/* Timer work: a jitter-buffer gap waited long enough; the input went quiet (no packet for
+ * dtx-delay after the last one was due, or a CN came): keep the output going, one output ptime
+ * of the pipeline's fill (CN noise or the decoder's concealment) per ptime of real time, for at
+ * most max-dtx. Returns ms until it wants to run again. */
+static int timer(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now)
+{
+	if (xc->jb_held && jb_expire(xc, now))
+		drain(w, m, xc);
+	if (!dtx_delay_us || !xc->in_seen || !xc->fill_units || xc->tone_active)
+		return XC_TICK_MS;
+	rg_media *peer = m->peer;
+	if (!peer || peer->rejected || rg_player_active(peer) || m->dir == SDP_RECVONLY || m->dir == SDP_INACTIVE ||
+	    peer->dir == SDP_SENDONLY || peer->dir == SDP_INACTIVE) {
+		/* a quiet sender that said so (hold), a receiver that wants nothing or hears a prompt */
+		xc->filling = false;
+		xc->expect_us = now;
+		return XC_TICK_MS;
+	}
+	if (!xc->filling) {
+		int64_t hold = xc->cn_wait ? 0 : dtx_delay_us;
+		if (!xc->cn_wait && xc->dtx_recent_us && now - xc->dtx_recent_us < DTX_RECENT_US &&
+		    hold > DTX_SHORT_HOLD_US)
+			hold = DTX_SHORT_HOLD_US;   /* it paused a moment ago: a DTX sender */
+		if (now < xc->expect_us + hold)
+			return ms_until(xc->expect_us + hold, now);
+		if (xc->jb_held) {
+			while (xc->jb_held)
+				jb_skip_gap(xc);   /* what waits goes out first */
+			drain(w, m, xc);
+			return XC_TICK_MS;
+		}
+		xc->filling = true;
+		xc->fill_pos_us = xc->expect_us;
+		xc->fill_periods++;
+	}
+	if (max_dtx_us && now - xc->expect_us >= max_dtx_us)
+		return XC_TICK_MS;
+	int64_t step = (int64_t)xc->fill_step_ms * 1000;
+	for (unsigned n = 0; xc->fill_pos_us + step <= now; n++) {
+		if (n == FILL_CATCH_UP) {
+			xc->fill_pos_us = now;   /* a stalled worker: skip, do not burst */
 			break;
 		}
+		if (rg_pipeline_fill(xc->pipe, xc->fill_units) < 0) {
+			xc->errors++;
+			xc->fill_pos_us = now;
+			break;
+		}
+		xc->fill_pos_us += step;
+		xc->fill_packets++;
+		drain(w, m, xc);
 	}
+	return ms_until(xc->fill_pos_us + step, now);
+}
+
+int rg_transcoder_tick(rg_transcoder *xc, rg_worker *w)
+{
+	rg_call *c = xc->call;
+	int ret = -1;
+	g_mutex_lock(&c->lock);
+	rg_media *m = xc->media;
+	if (!c->dead && !xc->detached && m && m->codecs && m->codecs->xc == xc)
+		ret = timer(w, m, xc, rg_mono_us());
+	g_mutex_unlock(&c->lock);
+	return ret;
+}
+
+void rg_transcoder_unwatch(rg_transcoder *xc)
+{
+	rg_call *c = xc->call;
+	g_mutex_lock(&c->lock);
+	xc->watched = false;
+	bool free_it = xc->detached;
+	g_mutex_unlock(&c->lock);
+	if (free_it)
+		destroy(xc);
+	rg_call_unref(c);
 }
 
 void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_info *ri)
 {
 	rg_transcoder *xc = m->codecs->xc;
+	int64_t now = rg_mono_us();
+	watch(w, m, xc);
 	if (xc->ev_in_pt >= 0 && (int)ri->pt == xc->ev_in_pt) {
+		jb_skip_seq(xc, ri->seq);
+		note_event(xc, now);
 		if (xc->tone_gen) {
 			event_to_tone(xc, pkt, ri);
 			drain(w, m, xc);
@@ -592,24 +800,28 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 		}
 		return;
 	}
-	if ((int)ri->pt != xc->in_pt) {
-		xc->dropped++;   /* CN or a codec we do not transcode */
+	bool cn = xc->cn_in_pt >= 0 && (int)ri->pt == xc->cn_in_pt;
+	if ((int)ri->pt != xc->in_pt && !cn) {
+		xc->dropped++;   /* a codec we do not transcode */
 		return;
 	}
 	if (xc->tone_active) {
 		/* audio during an event is replaced by the tone; an event whose end never came is over
 		 * once the audio is half a second past it (RFC 4733 2.5.2 soft state) */
 		if ((int32_t)(ri->ts - (xc->tone_ts + xc->tone_done)) < (int32_t)(xc->in_clock / 2)) {
+			jb_skip_seq(xc, ri->seq);
 			xc->dropped++;
 			return;
 		}
 		xc->tone_active = false;
 	}
 	xc->packets_in++;
-	int64_t now = rg_mono_us();
+	if (cn)
+		xc->cn_in++;
 	rx_account(xc, ri, now);
-	jb_input(xc, pkt + ri->hdr_len, ri->payload_len, ri->seq, ri->ts, now);
+	jb_input(xc, pkt + ri->hdr_len, ri->payload_len, ri->seq, ri->ts, now, cn);
 	drain(w, m, xc);
+	note_input(xc, ri->ts, now, cn);
 }
 
 void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out)
@@ -625,4 +837,7 @@ void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out)
 	out->jb_late = xc->jb_late;
 	out->jb_gaps = xc->jb_gaps;
 	out->dtmf_tones_out = xc->dtmf_tones_out;
+	out->cn_in = xc->cn_in;
+	out->fill_periods = xc->fill_periods;
+	out->fill_packets = xc->fill_packets;
 }

@@ -5,7 +5,9 @@
  *
  * Created by signalling at answer time (codec_neg.c) with the call lock held, owned by
  * rg_media_codecs.xc; used only by the call's worker under the call lock; no allocation per
- * packet. */
+ * packet. From its first packet on, the worker also holds it on its timer list (with a call
+ * reference): rg_transcoder_free() while it is listed only marks it, and the worker frees it
+ * when it lets go (rg_transcoder_unwatch). */
 #ifndef RG_TRANSCODE_H
 #define RG_TRANSCODE_H
 
@@ -32,6 +34,24 @@ void rg_transcoder_continue(rg_transcoder *xc, const rg_transcoder *old);
  * the receiver has it (in_pt -1), in-band tones of the sender's audio are detected and sent as
  * events (the audio is left as it is). Both -1: events are dropped. */
 void rg_transcoder_set_events(rg_transcoder *xc, int in_pt, unsigned in_rate, int out_pt, unsigned out_rate);
+/* The sender's RFC 3389 comfort noise payload type (-1: none): its CN packets set the level of
+ * the noise rtpgate sends in its silence (rg_pipeline_push_cn). */
+void rg_transcoder_set_cn(rg_transcoder *xc, int cn_pt);
+
+/* Gap filling, for every transcoder (from the config, at start-up): when a sender goes quiet
+ * (Opus DTX, silence suppression, RFC 3389 CN, lost packets) for dtx_delay_ms after its next
+ * packet was due (at once after a CN; 10 ms when it paused within the last 2 s), rtpgate keeps
+ * sending to the receiver: one output ptime per ptime of real time, of comfort noise (CN level,
+ * or the decoder's own after Opus DTX / AMR SID) or concealment fading to silence, so the
+ * receiver's stream keeps its pace and clock. dtx_delay_ms 0 = never; max_dtx_s 0 = as long as
+ * the call lives (its media timeout ends it), else the filling stops after that long. */
+void rg_transcode_configure(unsigned dtx_delay_ms, unsigned max_dtx_s);
+/* Worker, from its timer list (rg_worker_watch_xc; a transcoder is put there with a call
+ * reference by its first packet): jitter-buffer expiry and gap filling. Returns ms until it
+ * wants to run again, < 0 to be let go (call dead, transcoder freed by signalling). */
+int rg_transcoder_tick(rg_transcoder *xc, rg_worker *w);
+/* The worker lets go of it: frees it if signalling freed it meanwhile, drops the call ref. */
+void rg_transcoder_unwatch(rg_transcoder *xc);
 
 /* Worker, call lock held: one plain RTP packet (parsed into ri) received on media m, whose
  * codecs->xc is set: push its payload, pull every ready output packet and send it to m's peer
@@ -51,6 +71,9 @@ typedef struct rg_transcoder_stats {
 	uint64_t jb_reordered;       /* packets the jitter buffer held until the gap before them filled */
 	uint64_t jb_late;            /* packets that came after their place was concealed */
 	uint64_t jb_gaps;            /* gaps given up (lost packets) */
+	uint64_t cn_in;              /* RFC 3389 comfort noise packets taken from the sender */
+	uint64_t fill_periods;       /* times the input went quiet and rtpgate filled the gap */
+	uint64_t fill_packets;       /* output packets made while filling */
 	uint32_t ssrc;
 } rg_transcoder_stats;
 void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out);

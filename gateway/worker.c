@@ -4,6 +4,7 @@
 #include "player.h"
 #include "relay.h"
 #include "rg_ice.h"
+#include "transcode.h"
 #include "webrtc.h"
 
 #include <errno.h>
@@ -103,6 +104,30 @@ static int player_tick(void *p, rg_worker *w)
 	return rg_player_tick(p, w);
 }
 
+static int xc_tick(void *xc, rg_worker *w)
+{
+	return rg_transcoder_tick(xc, w);
+}
+
+/* Transcoders are many and their timers coarse (10 ms): they are run through only when due,
+ * not at every wake-up. Returns ms until then (-1: none listed). */
+static int run_xcs(rg_worker *w)
+{
+	g_mutex_lock(&w->pending_lock);
+	bool any = w->xcs->len > 0;
+	g_mutex_unlock(&w->pending_lock);
+	if (!any)
+		return -1;
+	int64_t now = rg_mono_us();
+	if (now >= w->xc_next_us) {
+		int t = run_watched(w, &w->xcs, xc_tick, (watch_unwatch_fn)rg_transcoder_unwatch);
+		if (t < 0)
+			return -1;
+		w->xc_next_us = now + (int64_t)(t < 2 ? 2 : t) * 1000;
+	}
+	return (int)((w->xc_next_us - now + 999) / 1000);
+}
+
 static void unwatch_all(GPtrArray *list, watch_unwatch_fn unwatch)
 {
 	for (guint i = 0; i < list->len; i++)
@@ -121,6 +146,9 @@ static gpointer worker_main(gpointer data)
 		int pt = run_watched(w, &w->players, player_tick, (watch_unwatch_fn)rg_player_unwatch);
 		if (pt >= 0 && (dt < 0 || pt < dt))
 			dt = pt;
+		int xt = run_xcs(w);
+		if (xt >= 0 && (dt < 0 || xt < dt))
+			dt = xt;
 		int timeout = rg_ice_loop_before_wait(w->ice_loop, dt >= 0 && dt < 1000 ? dt : 1000);
 		int n = epoll_wait(w->epfd, ev, G_N_ELEMENTS(ev), timeout);
 		if (n < 0) {
@@ -149,6 +177,7 @@ static gpointer worker_main(gpointer data)
 	free_retired(w);
 	unwatch_all(w->dtls_pending, (watch_unwatch_fn)rg_webrtc_unwatch);
 	unwatch_all(w->players, (watch_unwatch_fn)rg_player_unwatch);
+	unwatch_all(w->xcs, (watch_unwatch_fn)rg_transcoder_unwatch);
 	/* agents retired at shutdown are freed by one more pass */
 	rg_ice_loop_before_wait(w->ice_loop, 0);
 	rg_ice_loop_free(w->ice_loop);
@@ -178,6 +207,7 @@ int rg_workers_start(unsigned n, char **err)
 		g_mutex_init(&w->pending_lock);
 		w->dtls_pending = g_ptr_array_new();
 		w->players = g_ptr_array_new();
+		w->xcs = g_ptr_array_new();
 		char name[32];
 		snprintf(name, sizeof(name), "rg-worker-%u", i);
 		w->thread = g_thread_new(name, worker_main, w);
@@ -211,6 +241,7 @@ void rg_workers_stop(void)
 		g_mutex_clear(&w->retire_lock);
 		g_ptr_array_free(w->dtls_pending, TRUE);
 		g_ptr_array_free(w->players, TRUE);
+		g_ptr_array_free(w->xcs, TRUE);
 		g_mutex_clear(&w->pending_lock);
 	}
 	/* Counters are kept: fold them into the global array before the workers go. */
@@ -253,6 +284,13 @@ void rg_worker_watch_player(rg_worker *w, struct rg_player *p)
 	g_ptr_array_add(w->players, p);
 	g_mutex_unlock(&w->pending_lock);
 	wake(w);
+}
+
+void rg_worker_watch_xc(rg_worker *w, struct rg_transcoder *xc)
+{
+	g_mutex_lock(&w->pending_lock);
+	g_ptr_array_add(w->xcs, xc);
+	g_mutex_unlock(&w->pending_lock);
 }
 
 void rg_worker_retire_sock(rg_worker *w, rg_sock *s)

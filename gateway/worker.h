@@ -31,6 +31,8 @@ typedef struct rg_worker {
 	GMutex pending_lock;
 	GPtrArray *dtls_pending; /* rg_webrtc* whose DTLS handshake the worker drives (timers, start) */
 	GPtrArray *players;      /* rg_player* sending prompts/DTMF (20 ms timers); under pending_lock */
+	GPtrArray *xcs;          /* rg_transcoder* (jitter buffer and gap-filling timers); pending_lock */
+	int64_t xc_next_us;      /* when the worker runs through xcs next (worker thread only) */
 	uint64_t ctr[RG_CTR__MAX] __attribute__((aligned(64)));  /* written only by this worker */
 } rg_worker;
 
@@ -49,5 +51,10 @@ struct rg_player;
 /* Hand a player to its worker until it is done or detached (the caller took a call reference for
  * it, which rg_player_unwatch drops). */
 void rg_worker_watch_player(rg_worker *w, struct rg_player *p);
+struct rg_transcoder;
+/* From the worker itself (its first packet): a transcoder's timers run on w until
+ * rg_transcoder_tick says otherwise (the caller took a call reference, which
+ * rg_transcoder_unwatch drops). */
+void rg_worker_watch_xc(rg_worker *w, struct rg_transcoder *xc);
 
 #endif

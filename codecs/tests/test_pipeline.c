@@ -640,6 +640,162 @@ static void test_no_alloc(void)
 	rg_pipeline_free(p);
 }
 
+/* ---- gaps the sender makes on purpose: RFC 3389 CN, Opus DTX ---- */
+
+static void pull_all(rg_pipeline *p, sink *k, unsigned *packets, uint64_t *ts_sum, uint32_t *max_inc)
+{
+	uint8_t out[4000];
+	size_t olen;
+	uint32_t inc;
+	while (rg_pipeline_pull(p, out, sizeof(out), &olen, &inc) == 0) {
+		if (k)
+			sink_payload(k, out, olen);
+		(*packets)++;
+		*ts_sum += inc;
+		*max_inc = MAX(*max_inc, inc);
+	}
+}
+
+static void test_cn_fill(void)
+{
+	/* a G.711 phone: 200 ms of tone, CN at -50 dBov, 500 ms of nothing, tone again */
+	rg_pipeline *p = new_pipe("PCMU/8000", "PCMA/8000", 20);
+	source src;
+	source_init(&src, "PCMU/8000", NULL, 20);
+	int16_t pcm[160];
+	sink k;
+	sink_init(&k, "PCMA/8000", NULL, 8000 * 2, 1);
+	unsigned packets = 0;
+	uint64_t ts_sum = 0;
+	uint32_t max_inc = 0;
+	uint8_t pl[400];
+	for (int i = 0; i < 10; i++, src.ts += 160) {
+		sig_tone(pcm, 160, 8000, 1000, -10);
+		size_t len = source_packet(&src, pcm, pl, sizeof(pl));
+		g_assert_cmpint(rg_pipeline_push(p, pl, len, src.ts), ==, 0);
+		pull_all(p, &k, &packets, &ts_sum, &max_inc);
+	}
+	uint32_t next;
+	g_assert_cmpint(rg_pipeline_next_ts(p, &next), ==, 0);
+	g_assert_cmpuint(next, ==, src.ts);
+	/* malformed CN: refused, counted */
+	uint8_t bad = 0x80;
+	g_assert_cmpint(rg_pipeline_push_cn(p, &bad, 1, src.ts), ==, -EINVAL);
+	g_assert_cmpint(rg_pipeline_push_cn(p, &bad, 0, src.ts), ==, -EINVAL);
+	uint8_t cn[3] = {50, 0x12, 0x34}; /* level and two coefficients we ignore */
+	unsigned long allocs = n_allocs;
+	g_assert_cmpint(rg_pipeline_push_cn(p, cn, sizeof(cn), src.ts), ==, 0);
+	size_t noise_from = k.n;
+	for (int i = 0; i < 25; i++) {
+		g_assert_cmpint(rg_pipeline_fill(p, 160), ==, 0);
+		pull_all(p, &k, &packets, &ts_sum, &max_inc);
+	}
+	g_assert_cmpuint(n_allocs, ==, allocs);
+	size_t noise_to = k.n;
+	g_assert_cmpuint(packets, ==, 35); /* one packet per 20 ms filled, no hole */
+	g_assert_cmpuint(max_inc, ==, 160);
+	double lvl = sig_level_db(k.pcm + noise_from, noise_to - noise_from, 1);
+	g_test_message("MEASURE CN level 50: noise at %.1f dBFS", lvl);
+	g_assert_cmpfloat(lvl, >, -56);
+	g_assert_cmpfloat(lvl, <, -44);
+	/* the phone talks again 520 ms after its CN (20 ms later than what was filled) */
+	src.ts += 26 * 160;
+	sig_tone(pcm, 160, 8000, 1000, -10);
+	size_t len = source_packet(&src, pcm, pl, sizeof(pl));
+	g_assert_cmpint(rg_pipeline_push(p, pl, len, src.ts), ==, 0);
+	pull_all(p, &k, &packets, &ts_sum, &max_inc);
+	rg_pipeline_stats st;
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.cn_payloads, ==, 1);
+	g_assert_cmpuint(st.decode_errors, ==, 2);
+	g_assert_cmpuint(st.samples_filled, ==, 25 * 160);
+	g_assert_cmpuint(st.samples_concealed, ==, 160); /* the 20 ms not filled */
+	g_assert_cmpuint(packets, ==, 37);
+	g_assert_cmpuint(ts_sum, ==, 37 * 160); /* the output clock never jumped */
+	/* the sender's clock ran slower than ours: its next packet is 10 ms "behind" what was
+	   filled; after a fill that is a resync, not a late packet */
+	src.ts += 160;
+	for (int i = 0; i < 3; i++) {
+		g_assert_cmpint(rg_pipeline_fill(p, 160), ==, 0);
+		pull_all(p, &k, &packets, &ts_sum, &max_inc);
+	}
+	g_assert_cmpint(rg_pipeline_push(p, pl, len, src.ts + 2 * 160 - 80), ==, 0);
+	pull_all(p, &k, &packets, &ts_sum, &max_inc);
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.late, ==, 0);
+	g_assert_cmpuint(st.resyncs, ==, 1);
+	g_assert_cmpuint(max_inc, ==, 160);
+	/* without CN, fill is the decoder's PLC (G.711: fades to silence) */
+	size_t from = k.n;
+	for (int i = 0; i < 10; i++) {
+		g_assert_cmpint(rg_pipeline_fill(p, 160), ==, 0);
+		pull_all(p, &k, &packets, &ts_sum, &max_inc);
+	}
+	g_assert_cmpfloat(sig_level_db(k.pcm + from + 800, k.n - from - 800, 1), <, -60);
+	rg_pipeline_free(p);
+	rg_enc_free(src.enc);
+	sink_free(&k);
+
+	/* nothing to continue before the first payload */
+	p = new_pipe("PCMU/8000", "opus/48000/2", 20);
+	g_assert_cmpint(rg_pipeline_fill(p, 160), ==, -EAGAIN);
+	g_assert_cmpint(rg_pipeline_next_ts(p, &next), ==, -EAGAIN);
+	rg_pipeline_free(p);
+}
+
+static void test_opus_dtx(void)
+{
+	/* a WebRTC sender with usedtx=1: 400 ms tone, 1.2 s silence, 400 ms tone; packets the
+	   encoder marks as DTX (<= 2 octets) are not sent (RFC 7587 3.1.3); the receiver side
+	   (here the test, in the gateway the transcoder's timer) fills 20 ms whenever no packet
+	   came for a slot */
+	source src;
+	source_init(&src, "opus/48000/2", "usedtx=1", 20);
+	rg_pipeline *p;
+	const rg_codec_type *ot;
+	g_assert_cmpint(rg_codec_find_rtpmap(&ot, "PCMU/8000", NULL), ==, 0);
+	g_assert_cmpint(rg_pipeline_new(&p, src.t, &src.p, ot, NULL, 20), ==, 0);
+	sink k;
+	sink_init(&k, "PCMU/8000", NULL, 8000 * 3, 1);
+	unsigned packets = 0, sent = 0, slots = 100;
+	uint64_t ts_sum = 0;
+	uint32_t max_inc = 0;
+	int16_t pcm[960];
+	for (unsigned i = 0; i < slots; i++, src.ts += 960) {
+		bool talk = i < 20 || i >= 80;
+		if (talk)
+			sig_tone(pcm, 960, 48000, 440, -10);
+		else
+			memset(pcm, 0, sizeof(pcm));
+		uint8_t pl[1500];
+		size_t len = source_packet(&src, pcm, pl, sizeof(pl));
+		if (len > 2) {
+			g_assert_cmpint(rg_pipeline_push(p, pl, len, src.ts), ==, 0);
+			sent++;
+		} else {
+			g_assert_cmpint(rg_pipeline_fill(p, 960), ==, 0);
+		}
+		pull_all(p, &k, &packets, &ts_sum, &max_inc);
+	}
+	rg_pipeline_stats st;
+	rg_pipeline_get_stats(p, &st);
+	g_test_message("MEASURE opus DTX: %u of %u packets sent, %" G_GUINT64_FORMAT " samples filled, %u out",
+		       sent, slots, st.samples_filled, packets);
+	g_assert_cmpuint(sent, <, 80);              /* DTX did happen */
+	g_assert_cmpuint(st.samples_filled, >=, 20 * 160);
+	g_assert_cmpuint(packets, ==, slots);       /* no hole in the output */
+	g_assert_cmpuint(max_inc, ==, 160);
+	g_assert_cmpuint(st.resyncs + st.late, ==, 0);
+	/* the tone after the pause is there, at its frequency */
+	g_assert_cmpuint(k.n, ==, slots * 160);
+	double f = sig_zc_freq(k.pcm + 85 * 160, 15 * 160, 1, 8000);
+	g_assert_cmpfloat(fabs(f - 440), <, 15);
+	g_assert_cmpfloat(sig_level_db(k.pcm + 40 * 160, 30 * 160, 1), <, -40);
+	rg_pipeline_free(p);
+	rg_enc_free(src.enc);
+	sink_free(&k);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -663,5 +819,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/pipeline/push-pcm", test_push_pcm);
 	g_test_add_func("/pipeline/stereo", test_stereo);
 	g_test_add_func("/pipeline/no-alloc", test_no_alloc);
+	g_test_add_func("/pipeline/cn-fill", test_cn_fill);
+	g_test_add_func("/pipeline/opus-dtx", test_opus_dtx);
 	return g_test_run();
 }

@@ -12,7 +12,15 @@
  *    stream (same SSRC as the audio, timestamps of that stream, marker on the first packet, the
  *    end three times), one event per digit.
  * Run for A = PCMU (everything at 8 kHz) and A = G.722 (16 kHz: the tone and detector
- * resamplers). Through the real engine, NG offer/answer and real sockets. */
+ * resamplers).
+ *
+ * /xcmedia/dtx-cn: senders that go quiet on purpose, in real time: a G.711 phone that sends an
+ * RFC 3389 CN packet and then nothing, and an Opus sender with DTX (usedtx=1: libopus marks
+ * silent frames, which are not sent). The receiver's stream goes on at 20 ms, timestamps in
+ * steps of one ptime, with comfort noise at the CN level, and the tone after the pause arrives.
+ *
+ * Through the real engine, NG offer/answer and real sockets. The other tests run with
+ * dtx-delay 0 (no gap filling): they send faster than real time and wait for quiet. */
 #include <arpa/inet.h>
 #include <glib.h>
 #include <math.h>
@@ -544,6 +552,264 @@ static void test_g722(void)
 	run("G722", 8000, 9, 16000, "dtmf-g722");
 }
 
+/* ---- DTX and CN ---- */
+
+typedef struct arrivals {
+	unsigned n, seq_err, bad_inc, other;
+	uint16_t last_seq;
+	uint32_t last_ts;
+	int64_t last_us, max_gap_us;
+	int16_t *pcm;          /* decoded, 8 kHz */
+	size_t n_pcm, cap;
+	size_t *pcm_at;        /* n_pcm when packet k arrived */
+	rg_decoder *dec;
+	uint8_t pt;
+	uint32_t inc;          /* expected timestamp step */
+} arrivals;
+
+static void arrivals_init(arrivals *r, const char *codec, unsigned rate, uint8_t pt, uint32_t inc)
+{
+	memset(r, 0, sizeof(*r));
+	const rg_codec_type *t;
+	g_assert_cmpint(rg_codec_find(&t, codec, rate, 0, NULL), ==, 0);
+	g_assert_cmpint(rg_dec_new(&r->dec, t, NULL, 8000, 1), ==, 0);
+	r->cap = 8000 * 10;
+	r->pcm = g_new0(int16_t, r->cap);
+	r->pcm_at = g_new0(size_t, 1000);
+	r->pt = pt;
+	r->inc = inc;
+}
+
+static void arrivals_clear(arrivals *r)
+{
+	rg_dec_free(r->dec);
+	g_free(r->pcm);
+	g_free(r->pcm_at);
+}
+
+/* what arrived on fd by now, without waiting */
+static void collect(int fd, arrivals *r)
+{
+	uint8_t buf[2048];
+	ssize_t len;
+	while ((len = recv(fd, buf, sizeof(buf), MSG_DONTWAIT)) >= 12) {
+		int64_t now = g_get_monotonic_time();
+		if ((buf[1] & 0x7f) != r->pt) {
+			r->other++;
+			continue;
+		}
+		uint16_t sq = (uint16_t)(buf[2] << 8 | buf[3]);
+		uint32_t ts = rd32(buf + 4);
+		if (r->n) {
+			r->seq_err += sq != (uint16_t)(r->last_seq + 1);
+			r->bad_inc += ts - r->last_ts != r->inc;
+			r->max_gap_us = MAX(r->max_gap_us, now - r->last_us);
+		}
+		r->last_seq = sq;
+		r->last_ts = ts;
+		r->last_us = now;
+		if (r->n < 1000)
+			r->pcm_at[r->n] = r->n_pcm;
+		r->n++;
+		unsigned got = 0;
+		if (r->n_pcm + 960 <= r->cap &&
+		    rg_dec_decode(r->dec, buf + 12, (size_t)len - 12, r->pcm + r->n_pcm, 960, &got) == 0)
+			r->n_pcm += got;
+	}
+}
+
+/* sleep until t (monotonic us), collecting what arrives meanwhile */
+static void wait_until(int64_t t, int fd, arrivals *r)
+{
+	for (;;) {
+		collect(fd, r);
+		int64_t now = g_get_monotonic_time();
+		if (now >= t)
+			return;
+		g_usleep((gulong)MIN(t - now, 2000));
+	}
+}
+
+static double level_db(const int16_t *x, size_t n)
+{
+	double e = 0;
+	for (size_t i = 0; i < n; i++)
+		e += (double)x[i] * x[i];
+	return 10 * log10(e / (double)(n ? n : 1) / (32768.0 * 32768.0) + 1e-12);
+}
+
+/* 1 kHz tone cycles in x (8 kHz): zero crossings upward */
+static unsigned cycles(const int16_t *x, size_t n)
+{
+	unsigned c = 0;
+	for (size_t i = 1; i < n; i++)
+		c += x[i - 1] < 0 && x[i] >= 0;
+	return c;
+}
+
+static void test_dtx_cn(void)
+{
+	rg_transcode_configure(50, 0);
+	/* A: a G.711 phone with CN; B: an Opus (WebRTC-like) sender with usedtx=1 */
+	side a, b;
+	side_init(&a, "PCMU", 8000, 0, 8000);
+	side_init(&b, "opus", 48000, 111, 48000);
+	rg_codec_params bp;
+	const rg_codec_type *ot = b.t;
+	g_assert_cmpint(rg_codec_params_parse(ot, "usedtx=1", &bp), ==, 0);
+	rg_enc_free(b.enc);
+	g_assert_cmpint(rg_enc_new(&b.enc, ot, &bp, 48000, 1), ==, 0);
+	const char *cid = "xc-dtx";
+	g_autofree char *sa = g_strdup_printf(
+		"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=a\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"m=audio %u RTP/AVP 0 13\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:13 CN/8000\r\na=rtcp:%u\r\n"
+		"a=sendrecv\r\n", a.port, a.rport);
+	g_autoptr(reply) o = ng("offer", "call-id", cid, "from-tag", "A", "sdp", sa, "flags",
+				"[codec-transcode-opus", NULL);
+	assert_result(o, "ok");
+	g_autofree char *to_b = rstr(o, "sdp");
+	b.gw = sdp_port(to_b, 0);
+	g_autofree char *sb = g_strdup_printf(
+		"v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=b\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"m=audio %u RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 usedtx=1\r\na=rtcp:%u\r\n"
+		"a=sendrecv\r\n", b.port, b.rport);
+	g_autoptr(reply) an = ng("answer", "call-id", cid, "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
+	assert_result(an, "ok");
+	g_autofree char *to_a = rstr(an, "sdp");
+	a.gw = sdp_port(to_a, 0);
+	/* A offered CN: rtpgate takes it (it makes the noise), so the answer keeps it */
+	if (!strstr(to_a, " RTP/AVP 0 13\r\n") || !strstr(to_a, "a=rtpmap:13 CN/8000"))
+		g_error("answer to A should keep CN:\n%s", to_a);
+
+	/* A -> B: 200 ms tone, CN at -40 dBov, 600 ms nothing, 200 ms tone; B gets Opus */
+	arrivals rb;
+	arrivals_init(&rb, "opus", 48000, 111, 960);
+	int64_t t0 = g_get_monotonic_time();
+	unsigned k = 0;
+	for (; k < 10; k++) {
+		wait_until(t0 + (int64_t)k * 20000, b.fd, &rb);
+		send_tone_packet(&a, k);
+	}
+	uint8_t cn[13];
+	put_hdr(cn, false, 13, (uint16_t)(a.seq + k), a.ts + k * 160, a.ssrc);
+	cn[12] = 40;
+	wait_until(t0 + (int64_t)k * 20000, b.fd, &rb);
+	send_to(a.fd, a.gw, cn, sizeof(cn));
+	unsigned noise_from = rb.n;
+	wait_until(t0 + (int64_t)(k + 30) * 20000, b.fd, &rb);
+	unsigned noise_to = rb.n;
+	a.seq++;   /* the CN packet took a sequence number */
+	for (unsigned j = 0; j < 10; j++) {
+		wait_until(t0 + (int64_t)(k + 30 + j) * 20000, b.fd, &rb);
+		send_tone_packet(&a, k + 30 + j);
+	}
+	wait_until(g_get_monotonic_time() + 100000, b.fd, &rb);
+	g_test_message("A->B: %u packets, during the CN pause %u, max gap %" G_GINT64_FORMAT " us, seq errors %u, "
+		       "bad ts steps %u", rb.n, noise_to - noise_from, rb.max_gap_us, rb.seq_err, rb.bad_inc);
+	g_assert_cmpuint(rb.seq_err, ==, 0);
+	g_assert_cmpuint(rb.bad_inc, ==, 0);          /* one ptime per packet, no jump */
+	g_assert_cmpuint(noise_to - noise_from, >=, 26);   /* 600 ms of it at 20 ms */
+	g_assert_cmpuint(noise_to - noise_from, <=, 32);
+	g_assert_cmpint(rb.max_gap_us, <, 45000);
+	g_assert_cmpuint(rb.n, >=, 48);
+	g_assert_cmpuint(rb.n, <=, 54);
+	/* the noise B hears: near the CN level, far from silence and from the tone */
+	size_t nf = rb.pcm_at[noise_from + 5], nt = rb.pcm_at[noise_to - 2];
+	double nl = level_db(rb.pcm + nf, nt - nf);
+	g_test_message("A->B: noise at %.1f dBFS", nl);
+	g_assert_cmpfloat(nl, >, -52);
+	g_assert_cmpfloat(nl, <, -30);
+	size_t tf = rb.pcm_at[rb.n - 8];
+	unsigned cy = cycles(rb.pcm + tf, 5 * 160);
+	g_assert_cmpuint(cy, >=, 98);
+	g_assert_cmpuint(cy, <=, 102);
+	rg_transcoder_stats st = xc_stats(cid, "A");
+	g_assert_cmpuint(st.cn_in, ==, 1);
+	g_assert_cmpuint(st.fill_periods, >=, 1);
+
+	/* B -> A: 300 ms tone, 1 s of digital silence (DTX: most of it not sent), 300 ms tone */
+	arrivals ra;
+	arrivals_init(&ra, "PCMU", 8000, 0, 160);
+	unsigned sent = 0, quiet_from = 0, quiet_to = 0;
+	t0 = g_get_monotonic_time();
+	for (unsigned i = 0; i < 80; i++) {
+		wait_until(t0 + (int64_t)i * 20000, a.fd, &ra);
+		if (i == 15)
+			quiet_from = ra.n;
+		if (i == 65)
+			quiet_to = ra.n;
+		int16_t pcm[960];
+		for (unsigned j = 0; j < 960; j++)
+			pcm[j] = i < 15 || i >= 65 ? (int16_t)(8000 * sin(2 * M_PI * 1000 * (double)(i * 960 + j) / 48000)) : 0;
+		uint8_t pkt[1500];
+		size_t len = 0;
+		g_assert_cmpint(rg_enc_encode(b.enc, pcm, 960, pkt + 12, sizeof(pkt) - 12, &len), ==, 0);
+		if (len > 2) {   /* RFC 7587 3.1.3: DTX frames are not sent */
+			put_hdr(pkt, false, 111, b.seq++, b.ts, b.ssrc);
+			send_to(b.fd, b.gw, pkt, 12 + len);
+			sent++;
+		}
+		b.ts += 960;
+	}
+	wait_until(g_get_monotonic_time() + 100000, a.fd, &ra);
+	g_test_message("B->A: %u of 80 sent, %u PCMU packets, %u in the pause, max gap %" G_GINT64_FORMAT
+		       " us, seq errors %u, bad ts steps %u", sent, ra.n, quiet_to - quiet_from, ra.max_gap_us,
+		       ra.seq_err, ra.bad_inc);
+	g_assert_cmpuint(sent, <, 60);                 /* DTX happened */
+	g_assert_cmpuint(ra.seq_err, ==, 0);
+	g_assert_cmpuint(ra.bad_inc, ==, 0);
+	/* no CN here: filling starts once the next packet is dtx-delay (50 ms) overdue, then
+	   catches up; the longest wait the receiver sees is about 20 + 50 ms, once */
+	g_assert_cmpint(ra.max_gap_us, <, 100000);
+	g_assert_cmpuint(quiet_to - quiet_from, >=, 46);
+	g_assert_cmpuint(quiet_to - quiet_from, <=, 54);
+	g_assert_cmpuint(ra.n, >=, 76);
+	g_assert_cmpuint(ra.n, <=, 84);
+	tf = ra.pcm_at[ra.n - 8];
+	cy = cycles(ra.pcm + tf, 5 * 160);
+	g_assert_cmpuint(cy, >=, 98);
+	g_assert_cmpuint(cy, <=, 102);
+	st = xc_stats(cid, "B");
+	g_assert_cmpuint(st.fill_periods, >=, 1);
+	g_assert_cmpuint(st.fill_packets, >=, 20);
+
+	/* B puts A on hold (sendonly; A answers recvonly and stops): nothing is made up toward B */
+	g_autofree char *sb2 = g_strdup_printf(
+		"v=0\r\no=- 2 2 IN IP4 127.0.0.1\r\ns=b\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"m=audio %u RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\na=rtcp:%u\r\na=sendonly\r\n",
+		b.port, b.rport);
+	g_autoptr(reply) o2 = ng("offer", "call-id", cid, "from-tag", "B", "to-tag", "A", "sdp", sb2, "flags",
+				 "[codec-transcode-PCMU", NULL);
+	assert_result(o2, "ok");
+	g_autofree char *sa2 = g_strdup_printf(
+		"v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=a\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"m=audio %u RTP/AVP 0 13\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:13 CN/8000\r\na=rtcp:%u\r\n"
+		"a=recvonly\r\n", a.port, a.rport);
+	g_autoptr(reply) an2 = ng("answer", "call-id", cid, "from-tag", "B", "to-tag", "A", "sdp", sa2, NULL);
+	assert_result(an2, "ok");
+	arrivals_clear(&rb);
+	arrivals_init(&rb, "opus", 48000, 111, 960);
+	collect(b.fd, &rb);   /* what came before the hold: A's silence, filled meanwhile */
+	g_assert_cmpuint(rb.n, >, 50);
+	rb.n = 0;
+	/* A still sends three packets, then stops: they are transcoded, the silence after them is
+	   not filled (A said it does not send, B that it does not receive) */
+	for (unsigned j = 0; j < 3; j++) {
+		wait_until(g_get_monotonic_time() + 20000, b.fd, &rb);
+		send_tone_packet(&a, k + 50 + j);
+	}
+	wait_until(g_get_monotonic_time() + 400000, b.fd, &rb);
+	g_test_message("on hold: %u packets toward B", rb.n);
+	g_assert_cmpuint(rb.n, ==, 3);
+
+	g_autoptr(reply) d = ng("delete", "call-id", cid, NULL);
+	arrivals_clear(&ra);
+	arrivals_clear(&rb);
+	side_clear(&a);
+	side_clear(&b);
+	rg_transcode_configure(0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -552,11 +818,12 @@ int main(int argc, char **argv)
 	rg_config cfg = { 0 };
 	test_engine_start(&cfg, "--config-file=none", "--interface=127.0.0.1", listen,
 			  "--port-min=" G_STRINGIFY(PORT_MIN), "--port-max=" G_STRINGIFY(PORT_MAX),
-			  "--num-threads=1", "--delete-delay=0", NULL);
+			  "--num-threads=1", "--delete-delay=0", "--dtx-delay=0", NULL);
 	g_test_add_func("/xcmedia/rtcp", test_rtcp);
 	g_test_add_func("/xcmedia/jitter", test_jitter);
 	g_test_add_func("/xcmedia/dtmf-pcmu-pcma", test_pcmu);
 	g_test_add_func("/xcmedia/dtmf-g722-pcma", test_g722);
+	g_test_add_func("/xcmedia/dtx-cn", test_dtx_cn);
 	int ret = g_test_run();
 	test_engine_stop(&cfg);
 	return ret;

@@ -3,7 +3,8 @@
  * payloads and timestamps (gaps, resyncs, late packets, FEC and PLC paths).
  * Input: octet 0 picks the input type, octet 1 the output type; then records of
  * [len][ts step][len octets of payload]. ts step: low 7 bits x 10 ms of the input clock,
- * bit 7 set = subtract instead (late / backwards). */
+ * bit 7 set = subtract instead (late / backwards). Into the pipeline, a 1-octet payload also
+ * goes as RFC 3389 CN, an empty one is a quiet sender's gap (rg_pipeline_fill for the step). */
 #include "rg_codec.h"
 
 #include <errno.h>
@@ -68,10 +69,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else {
 			rg_dec_conceal(d, (tsb & 0x7f) * rg_dec_rate(d) / 100, pcm, sizeof(pcm) / sizeof(pcm[0]), &got);
 		}
-		if (p && len) {
-			int err = rg_pipeline_push(p, data, len, ts);
+		if (p) {
+			int err;
+			if (len == 1)   /* a one-octet payload also goes in as RFC 3389 CN */
+				err = rg_pipeline_push_cn(p, data, len, ts);
+			else if (len)
+				err = rg_pipeline_push(p, data, len, ts);
+			else            /* no payload: the sender is quiet, fill the gap */
+				err = rg_pipeline_fill(p, (tsb & 0x7f) * step);
 			if (err && err != -EINVAL && err != -EALREADY && err != -EMSGSIZE && err != -ENOBUFS &&
-			    err != -ENOTSUP)
+			    err != -ENOTSUP && err != -EAGAIN)
 				abort();
 			uint8_t out[RG_ENC_MAX_FRAME];
 			size_t olen;
