@@ -32,6 +32,9 @@ struct rg_transcoder {
 	uint32_t ssrc, ts, last_inc;
 	uint16_t seq;
 	bool started;
+	bool out_dtx;                /* Opus toward a receiver with usedtx=1: DTX frames are not sent */
+	bool after_gap;              /* the next packet sent follows unsent DTX frames: marker */
+	uint64_t dtx_out;            /* DTX frames not sent */
 	/* RFC 4733 telephone-event: passed through, payload type, clock and timestamp mapped */
 	int ev_in_pt, ev_out_pt;
 	unsigned ev_in_rate, ev_out_rate;
@@ -131,6 +134,7 @@ rg_transcoder *rg_transcoder_new(const rg_codec_type *in_t, const char *in_fmtp,
 	xc->ssrc = g_random_int();
 	xc->seq = (uint16_t)g_random_int();
 	xc->ts = g_random_int();
+	xc->out_dtx = (out_t->flags & RG_CODEC_F_OPUS) && op.opus.usedtx;
 	rg_pipeline_info pi;
 	rg_pipeline_get_info(xc->pipe, &pi);
 	xc->fill_step_ms = pi.out_ptime;
@@ -445,11 +449,19 @@ static void drain(rg_worker *w, rg_media *m, rg_transcoder *xc)
 		int e = rg_pipeline_pull(xc->pipe, xc->buf + 12, sizeof(xc->buf) - 12 - XC_TRAILER_ROOM, &plen, &inc);
 		if (e < 0)
 			break;
-		bool marker = !xc->started;
+		bool marker = !xc->started || xc->after_gap;
 		if (xc->started)
 			xc->ts += inc;
 		xc->started = true;
 		xc->last_inc = inc;
+		if (xc->out_dtx && plen <= 2) {
+			/* RFC 7587 3.1.3: a DTX frame (TOC only) need not be sent; the next packet's
+			   timestamp shows the gap, its marker the start of talk (RFC 3551 4.1) */
+			xc->after_gap = true;
+			xc->dtx_out++;
+			continue;
+		}
+		xc->after_gap = false;
 		put_header(xc, marker, xc->out_pt, xc->ts);
 		xc->octets_out += plen;
 		if (m->peer)
@@ -840,4 +852,5 @@ void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out)
 	out->cn_in = xc->cn_in;
 	out->fill_periods = xc->fill_periods;
 	out->fill_packets = xc->fill_packets;
+	out->dtx_out = xc->dtx_out;
 }

@@ -671,8 +671,8 @@ static void test_dtx_cn(void)
 	b.gw = sdp_port(to_b, 0);
 	g_autofree char *sb = g_strdup_printf(
 		"v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=b\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-		"m=audio %u RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 usedtx=1\r\na=rtcp:%u\r\n"
-		"a=sendrecv\r\n", b.port, b.rport);
+		"m=audio %u RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\na=rtcp:%u\r\n"
+		"a=sendrecv\r\n", b.port, b.rport);   /* B sends with DTX, but does not ask us to */
 	g_autoptr(reply) an = ng("answer", "call-id", cid, "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
 	assert_result(an, "ok");
 	g_autofree char *to_a = rstr(an, "sdp");
@@ -810,6 +810,78 @@ static void test_dtx_cn(void)
 	rg_transcode_configure(0, 0);
 }
 
+/* A receiver that says usedtx=1 gets DTX from our Opus encoder: the frames libopus marks as DTX
+ * (TOC only) are not sent, the next packet's timestamp covers the pause and has the marker. */
+static void test_opus_dtx_out(void)
+{
+	side a, b;
+	side_init(&a, "PCMU", 8000, 0, 8000);
+	side_init(&b, "opus", 48000, 111, 48000);
+	const char *cid = "xc-dtx-out";
+	g_autofree char *sa = g_strdup_printf(
+		"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=a\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"m=audio %u RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n", a.port);
+	g_autoptr(reply) o = ng("offer", "call-id", cid, "from-tag", "A", "sdp", sa, "flags",
+				"[codec-transcode-opus", NULL);
+	assert_result(o, "ok");
+	g_autofree char *to_b = rstr(o, "sdp");
+	b.gw = sdp_port(to_b, 0);
+	g_autofree char *sb = g_strdup_printf(
+		"v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=b\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+		"m=audio %u RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 usedtx=1\r\na=sendrecv\r\n",
+		b.port);
+	g_autoptr(reply) an = ng("answer", "call-id", cid, "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
+	assert_result(an, "ok");
+	g_autofree char *to_a = rstr(an, "sdp");
+	a.gw = sdp_port(to_a, 0);
+	/* 10 packets of tone, 60 of silence, 10 of tone (faster than real time: dtx-delay is 0 here) */
+	for (unsigned k = 0; k < 80; k++) {
+		if (k < 10 || k >= 70) {
+			send_tone_packet(&a, k);
+		} else {
+			uint8_t pkt[12 + 160];
+			memset(pkt + 12, 0xff, 160);   /* mu-law silence */
+			put_hdr(pkt, false, 0, (uint16_t)(a.seq + k), a.ts + k * 160, a.ssrc);
+			send_to(a.fd, a.gw, pkt, sizeof(pkt));
+			g_usleep(1500);
+		}
+	}
+	uint8_t buf[2048];
+	struct timeval tv = { .tv_usec = 300000 };
+	setsockopt(b.fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	unsigned n = 0, seq_err = 0, markers = 0;
+	uint32_t first_ts = 0, last_ts = 0, max_step = 0;
+	uint16_t last_seq = 0;
+	ssize_t len;
+	while ((len = recv(b.fd, buf, sizeof(buf), 0)) >= 12) {
+		uint16_t sq = (uint16_t)(buf[2] << 8 | buf[3]);
+		uint32_t ts = rd32(buf + 4);
+		if (n) {
+			seq_err += sq != (uint16_t)(last_seq + 1);
+			max_step = MAX(max_step, ts - last_ts);
+			markers += (buf[1] & 0x80) != 0;
+		} else {
+			first_ts = ts;
+		}
+		g_assert_cmpint(len, >, 12 + 2);   /* no DTX frame on the wire */
+		last_seq = sq;
+		last_ts = ts;
+		n++;
+	}
+	rg_transcoder_stats st = xc_stats(cid, "A");
+	g_test_message("usedtx=1: %u of 80 packets sent, %" G_GUINT64_FORMAT " DTX frames kept back, longest "
+		       "timestamp step %u, %u markers after the first", n, st.dtx_out, max_step, markers);
+	g_assert_cmpuint(st.dtx_out, >, 10);
+	g_assert_cmpuint(n + st.dtx_out, ==, 80);
+	g_assert_cmpuint(seq_err, ==, 0);
+	g_assert_cmpuint(last_ts - first_ts, ==, 79 * 960);   /* the clock went on through the pause */
+	g_assert_cmpuint(max_step, >, 960);
+	g_assert_cmpuint(markers, >=, 1);
+	g_autoptr(reply) d = ng("delete", "call-id", cid, NULL);
+	side_clear(&a);
+	side_clear(&b);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -824,6 +896,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/xcmedia/dtmf-pcmu-pcma", test_pcmu);
 	g_test_add_func("/xcmedia/dtmf-g722-pcma", test_g722);
 	g_test_add_func("/xcmedia/dtx-cn", test_dtx_cn);
+	g_test_add_func("/xcmedia/opus-dtx-out", test_opus_dtx_out);
 	int ret = g_test_run();
 	test_engine_stop(&cfg);
 	return ret;
