@@ -425,6 +425,14 @@ int rg_pipeline_fill(rg_pipeline *p, uint32_t units)
 	return 0;
 }
 
+void rg_pipeline_new_source(rg_pipeline *p)
+{
+	p->have_ts = false;
+	p->filled = false;
+	p->cn = false;
+	p->st.new_sources++;
+}
+
 int rg_pipeline_next_ts(const rg_pipeline *p, uint32_t *rtp_ts)
 {
 	if (!p || !p->have_ts)

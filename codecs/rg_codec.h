@@ -373,6 +373,7 @@ typedef struct rg_pipeline_stats {
 	uint64_t samples_fec;      /* recovered with in-band FEC, same unit */
 	uint64_t samples_filled;   /* made by rg_pipeline_fill, same unit */
 	uint64_t cn_payloads;      /* RFC 3389 payloads taken by rg_pipeline_push_cn */
+	uint64_t new_sources;      /* rg_pipeline_new_source calls */
 } rg_pipeline_stats;
 
 typedef struct rg_pipeline_info {
@@ -418,6 +419,9 @@ int rg_pipeline_push_cn(rg_pipeline *p, const uint8_t *payload, size_t len, uint
  * kept the output clock going). 0, -EAGAIN no payload yet, -ENOBUFS FIFO full, -EMSGSIZE more
  * than RG_PIPELINE_MAX_PACKET_MS at once. */
 int rg_pipeline_fill(rg_pipeline *p, uint32_t units);
+/* The input comes from a new source (RTP SSRC change): its timestamps have nothing to do with
+ * the old ones, so the next payload is neither a gap nor late; the output goes on seamlessly. */
+void rg_pipeline_new_source(rg_pipeline *p);
 /* The input timestamp the next payload is expected at (after the last payload, CN or fill):
  * 0, or -EAGAIN before the first payload. */
 int rg_pipeline_next_ts(const rg_pipeline *p, uint32_t *rtp_ts);

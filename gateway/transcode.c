@@ -102,6 +102,9 @@ struct rg_transcoder {
 	unsigned fill_step_ms;       /* output ptime */
 	uint32_t fill_units;         /* the same in input clock units */
 	uint64_t cn_in, fill_periods, fill_packets;
+	uint32_t in_ssrc;            /* the sender's SSRC of the audio we take */
+	bool in_ssrc_set;
+	uint64_t ssrc_changes;
 	uint8_t buf[RG_RELAY_MTU];   /* the output packet, built in place and protected in place */
 };
 
@@ -827,6 +830,17 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 		}
 		xc->tone_active = false;
 	}
+	if (xc->in_ssrc_set && ri->ssrc != xc->in_ssrc) {
+		/* a new source (RFC 3550 8.2; a transfer, a re-INVITE to another phone): its sequence
+		   numbers and timestamps start afresh; what still waits of the old one goes first */
+		while (xc->jb_held)
+			jb_skip_gap(xc);
+		xc->jb_started = false;
+		rg_pipeline_new_source(xc->pipe);
+		xc->ssrc_changes++;
+	}
+	xc->in_ssrc = ri->ssrc;
+	xc->in_ssrc_set = true;
 	xc->packets_in++;
 	if (cn)
 		xc->cn_in++;
@@ -853,4 +867,5 @@ void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out)
 	out->fill_periods = xc->fill_periods;
 	out->fill_packets = xc->fill_packets;
 	out->dtx_out = xc->dtx_out;
+	out->ssrc_changes = xc->ssrc_changes;
 }

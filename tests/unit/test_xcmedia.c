@@ -882,6 +882,38 @@ static void test_opus_dtx_out(void)
 	side_clear(&b);
 }
 
+/* The sender's SSRC changes mid-call (a transfer): its new sequence numbers and timestamps are
+ * taken afresh, our output stream goes on with no jump and no hole. */
+static void test_ssrc_change(void)
+{
+	side a, b;
+	setup_call(&a, &b, "PCMU", 8000, 0, 8000, "xc-ssrc");
+	for (unsigned k = 0; k < 20; k++)
+		send_tone_packet(&a, k);
+	a.ssrc ^= 0x5a5a5a5a;
+	a.seq += 30000;
+	a.ts += 0x7654321;
+	for (unsigned k = 0; k < 20; k++)
+		send_tone_packet(&a, k);
+	arrivals r;
+	arrivals_init(&r, "PCMA", 8000, 8, 160);
+	wait_until(g_get_monotonic_time() + 300000, b.fd, &r);
+	rg_transcoder_stats st = xc_stats("xc-ssrc", "A");
+	g_test_message("SSRC change: %u packets, seq errors %u, bad ts steps %u, %" G_GUINT64_FORMAT " changes", r.n,
+		       r.seq_err, r.bad_inc, st.ssrc_changes);
+	g_assert_cmpuint(st.ssrc_changes, ==, 1);
+	g_assert_cmpuint(r.n, ==, 40);
+	g_assert_cmpuint(r.seq_err, ==, 0);
+	g_assert_cmpuint(r.bad_inc, ==, 0);
+	unsigned cy = cycles(r.pcm + r.pcm_at[25], 10 * 160);
+	g_assert_cmpuint(cy, >=, 198);
+	g_assert_cmpuint(cy, <=, 202);
+	arrivals_clear(&r);
+	g_autoptr(reply) d = ng("delete", "call-id", "xc-ssrc", NULL);
+	side_clear(&a);
+	side_clear(&b);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -897,6 +929,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/xcmedia/dtmf-g722-pcma", test_g722);
 	g_test_add_func("/xcmedia/dtx-cn", test_dtx_cn);
 	g_test_add_func("/xcmedia/opus-dtx-out", test_opus_dtx_out);
+	g_test_add_func("/xcmedia/ssrc-change", test_ssrc_change);
 	int ret = g_test_run();
 	test_engine_stop(&cfg);
 	return ret;
