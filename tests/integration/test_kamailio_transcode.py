@@ -4,7 +4,7 @@ conf/kamailio-webrtc.cfg), media transcoded by rtpgate; tones and DTMF checked b
 
     browser (aiortc UAC, Opus + telephone-event)  --SIP-->  kamailio  --SIP-->  SIP phone (UAS)
         |                                                     | NG                   |
-        +--ICE/DTLS-SRTP, Opus--> rtpgate (transcodes) <------+----RTP, PCMU/AMR-WB--+
+        +--ICE/DTLS-SRTP, Opus--> rtpgate (transcodes) <------+--RTP, PCMU/PCMA/G722/AMR-WB
 
 The SIP user agents, the DTLS/ICE harness and the daemon/Kamailio start-up are those of
 test_kamailio_webrtc.py (imported). Kamailio picks the codec flags of the offer toward the phone
@@ -17,6 +17,7 @@ by the dialled user (see the header of conf/kamailio-webrtc.cfg):
   amrwb-be  amrwb-1003     codec-mask-all codec-transcode-AMR-WB          AMR-WB (bandwidth-efficient) + t-e/16000
   inband    inband-1004    codec-strip-all codec-transcode-PCMU           PCMU only, no telephone-event
   pcma      pcma-1005      codec-mask-all codec-transcode-PCMA            PCMA + telephone-event/8000
+  g722      g722-1006      codec-mask-all codec-transcode-G722            G722/8000 + telephone-event/8000
 
 The browser is aiortc 1.4 made to look like Chrome's audio: it offers opus/48000/2 (PT 111),
 telephone-event/48000 (110) and telephone-event/8000 (126) only, sends a 440 Hz tone, and its
@@ -30,25 +31,30 @@ The phone answers with its own payload type 101 for telephone-event (not the off
 mapping is tested), sends a 1000 Hz tone and the digits "4*07" (RFC 4733, or in-band tones for
 the phone without telephone-event). The AMR-WB phones answer with their own fmtp whatever the
 offer said (so media is tested even when the offer's fmtp is wrong; the offer is a check of its
-own). AMR-WB is encoded/decoded by tests/tools/rg_audio_tool
-(codecs/ library); the payload format the phone receives is also checked independently here
-(RFC 4867 section 4.3/4.4 layout).
+own). PCMU goes through Python's audioop; PCMA, G.722 and AMR-WB are encoded/decoded by
+tests/tools/rg_audio_tool (codecs/ library); the AMR-WB payload format the phone receives is also
+checked independently here (RFC 4867 section 4.3/4.4 layout). G.722's RTP clock is 8000 (RFC 3551,
+static PT 9) while its PCM is 16 kHz: 20 ms = 160 octets = 160 timestamp ticks = 320 samples, so
+the phone keeps its RTP clock (`rate`: SDP, timestamps, telephone-event/8000, event durations)
+apart from its PCM rate (`pcm_rate`: the tone it encodes, what it decodes).
 
 Checks per case: the SDP offered to the phone (its codec, no Opus, telephone-event at its rate,
 the AMR-WB fmtp), the answer to the browser (WebRTC, Opus only + telephone-event/48000); ICE +
-DTLS up; the phone hears 440 Hz in its codec (well-formed payloads), the browser hears 1000 Hz;
-DTMF browser -> phone: RFC 4733 with the phone's PT, digits "159#", marker + end packets,
-durations and timestamps in the phone's clock and stream (in-band case: the digits detected in the
-phone's audio by a Goertzel detector); DTMF phone -> browser: RFC 4733 with the browser's PT 110,
-digits "4*07", durations in 48 kHz (in-band case: the phone's in-band digits as RFC 4733 events;
-whether the tones also stay in the audio is noted, not checked); BYE, NG list empty; at the end
-Kamailio's $rtpstat, no ERROR, both daemons alive. The in-band checks name the missing feature in
+DTLS up; the phone hears 440 Hz in its codec (well-formed payloads, timestamps advancing one
+20 ms frame of its RTP clock per packet), the browser hears 1000 Hz; each at the level sent
+(-15.3 dBFS, +-6 dB); DTMF browser -> phone: RFC 4733 with the phone's PT, digits "159#", marker
++ end packets, durations and timestamps in the phone's clock and stream (in-band case: the digits
+detected in the phone's audio by a Goertzel detector); DTMF phone -> browser: RFC 4733 with the
+browser's PT 110, digits "4*07", durations in 48 kHz (in-band case: the phone's in-band digits as
+RFC 4733 events; whether the tones also stay in the audio is noted, not checked); BYE, NG list
+empty; at the end Kamailio's $rtpstat, no ERROR, both daemons alive. The in-band checks name the missing feature in
 their FAIL line when rtpgate has no RFC 4733 <-> in-band DTMF conversion. What each side heard is
 written as WAV files to the work directory (kept when a check failed, or with RG_KEEP_TMP=1).
 
 Environment: RG_BIN (rtpgate), RG_AUDIO_TOOL (default: tests/tools/rg_audio_tool of RG_BIN's
-build directory), RG_CASES (comma list, default all five), RG_MEDIA_SECONDS (default 5),
-RG_KEEP_TMP, RG_ALLOW_SKIP, RG_KAMAILIO, RG_AIORTC_DEBUG as in test_kamailio_webrtc.py.
+build directory), RG_CASES (comma list, default all six: pcmu,amrwb-oa,amrwb-be,inband,pcma,g722),
+RG_MEDIA_SECONDS (default 5), RG_KEEP_TMP, RG_ALLOW_SKIP, RG_KAMAILIO, RG_AIORTC_DEBUG as in
+test_kamailio_webrtc.py.
 
 Run:  RG_BIN=build/gateway/rtpgate /usr/bin/python3 tests/integration/test_kamailio_transcode.py
 Exit 0 when every check passed; the last line is ``N passed, N failed``.
@@ -76,6 +82,8 @@ TONE_BROWSER = kw.TONE_WEBRTC   # 440 Hz, kw.WebRTCMedia's track
 TONE_PHONE = 1000.0
 TOL_PHONE_RX = 15.0     # Hz
 TOL_BROWSER_RX = 20.0   # Hz
+TONE_DBFS = 20 * math.log10(8000 / math.sqrt(2) / 32768.0)   # both tones: amplitude 8000, -15.3 dBFS
+TOL_LEVEL_DB = 6.0      # what each side hears, against TONE_DBFS (a gain or resampling slip)
 BROWSER_DIGITS = "159#"
 PHONE_DIGITS = "4*07"
 BROWSER_DTMF_AT = 1.0   # s after media start
@@ -98,6 +106,9 @@ CASES = {
     "amrwb-be": dict(user="amrwb-1003", codec="AMR-WB", rate=16000, fmtp=None, te=True, define="CODECS_AMRWB"),
     "inband": dict(user="inband-1004", codec="PCMU", rate=8000, fmtp=None, te=False, define="CODECS_INBAND"),
     "pcma": dict(user="pcma-1005", codec="PCMA", rate=8000, fmtp=None, te=True, define="CODECS_PCMA"),
+    # G.722: RTP clock 8000 (RFC 3551), PCM 16 kHz
+    "g722": dict(user="g722-1006", codec="G722", rate=8000, pcm_rate=16000, fmtp=None, te=True,
+                 define="CODECS_G722"),
 }
 
 EVENT_CHARS = "0123456789*#ABCD"
@@ -397,6 +408,8 @@ def sdp_codecs(sdp):
             out[pt] = ("PCMU", 8000, None)
         elif pt == 8:
             out[pt] = ("PCMA", 8000, None)
+        elif pt == 9:
+            out[pt] = ("G722", 8000, None)     # RFC 3551: clock 8000, PCM 16 kHz
         else:
             out[pt] = ("pt%d" % pt, 0, None)
     return out
@@ -407,15 +420,19 @@ def fmtp_octet_align(fmtp):
 
 
 class PhoneMedia(kw.PlainMedia):
-    """A SIP phone that speaks one codec (PCMU or AMR-WB), with or without telephone-event: sends
-    a 1000 Hz tone and its digits (RFC 4733 in place of audio packets, or in-band tones), records
-    every RTP packet it receives."""
+    """A SIP phone that speaks one codec (PCMU, PCMA, G.722 or AMR-WB), with or without
+    telephone-event: sends a 1000 Hz tone and its digits (RFC 4733 in place of audio packets, or
+    in-band tones), records every RTP packet it receives. `rate` and `frame` are in RTP clock
+    units (SDP, timestamps, telephone-event); `pcm_rate` and `pcm_frame` in PCM samples (they
+    differ for G.722: 8000 / 160 vs 16000 / 320)."""
 
     def __init__(self, cfg):
         super().__init__()
         self.cfg = cfg
-        self.rate = cfg["rate"]
-        self.frame = self.rate // 50
+        self.rate = cfg["rate"]                         # RTP clock
+        self.frame = self.rate // 50                    # timestamp ticks per 20 ms packet
+        self.pcm_rate = cfg.get("pcm_rate", self.rate)  # PCM sample rate of the codec
+        self.pcm_frame = self.pcm_rate // 50            # samples per 20 ms packet
         self.pt = None
         self.te_pt = None
         self.offer = {}
@@ -461,15 +478,16 @@ class PhoneMedia(kw.PlainMedia):
         """The phone's microphone: 1000 Hz, with in-band key presses when it has no
         telephone-event."""
         import numpy as np
-        n = int(seconds * self.rate)
-        t = np.arange(n) / float(self.rate)
+        rate = self.pcm_rate
+        n = int(seconds * rate)
+        t = np.arange(n) / float(rate)
         pcm = 8000 * np.sin(2 * np.pi * TONE_PHONE * t)
         if not self.cfg["te"]:
-            at = int(PHONE_DTMF_AT * self.rate)
-            on, off = INBAND_TONE_MS * self.rate // 1000, INBAND_GAP_MS * self.rate // 1000
+            at = int(PHONE_DTMF_AT * rate)
+            on, off = INBAND_TONE_MS * rate // 1000, INBAND_GAP_MS * rate // 1000
             for d in PHONE_DIGITS:
                 f1, f2 = dtmf_freqs(d)
-                tt = np.arange(on) / float(self.rate)
+                tt = np.arange(on) / float(rate)
                 pcm[at:at + on] = 7000 * np.sin(2 * np.pi * f1 * tt) + 7000 * np.sin(2 * np.pi * f2 * tt)
                 pcm[at + on:at + on + off] = 0
                 at += on + off
@@ -479,7 +497,7 @@ class PhoneMedia(kw.PlainMedia):
         """Encode the whole call's audio up front: a list of 20 ms payloads."""
         import audioop
         pcm = self.pcm_out(seconds + 1.0).tobytes()
-        step = self.frame * 2
+        step = self.pcm_frame * 2
         if self.cfg["codec"] == "PCMU":
             self.tx_payloads = [audioop.lin2ulaw(pcm[i:i + step], 2) for i in range(0, len(pcm) - step + 1, step)]
             return None
@@ -540,7 +558,7 @@ class PhoneMedia(kw.PlainMedia):
 
     def decode(self):
         """What the phone heard, placed by RTP timestamp (gaps: silence / concealment). -> (pcm,
-        note). AMR-WB goes through rg_audio_tool with the phone's own fmtp."""
+        note). Codecs other than PCMU go through rg_audio_tool (with the phone's own fmtp)."""
         import audioop
         import numpy as np
         pk = self.audio_packets()
@@ -554,7 +572,7 @@ class PhoneMedia(kw.PlainMedia):
                 slots.setdefault(rel // self.frame, r[7])
         last = max(slots) if slots else -1
         if self.cfg["codec"] == "PCMU":
-            pcm = b"".join(audioop.ulaw2lin(slots[k], 2) if k in slots else b"\0" * (2 * self.frame)
+            pcm = b"".join(audioop.ulaw2lin(slots[k], 2) if k in slots else b"\0" * (2 * self.pcm_frame)
                            for k in range(last + 1))
             return np.frombuffer(pcm, dtype=np.int16), "%d packets" % len(pk)
         recs = [slots.get(k, b"") for k in range(last + 1)]
@@ -730,6 +748,41 @@ def check_phone_offer(case, cfg, phone, sdp):
                   "a=fmtp: %s" % (f[0] if f else None))
 
 
+def tone_level(pcm, rate, freq):
+    """(RMS level in dBFS, share of the energy within 50 Hz of freq) of mono PCM (a full-scale
+    sine is -3 dBFS; the tones sent here, amplitude 8000, are -15.3 dBFS)."""
+    import numpy as np
+    x = np.asarray(pcm, dtype=np.float64)
+    if len(x) < rate // 4:
+        return -200.0, 0.0
+    x = x - x.mean()
+    e = float(np.dot(x, x))
+    if e <= 0:
+        return -200.0, 0.0
+    db = 10 * math.log10(e / len(x) / 32768.0 ** 2)
+    spec = np.abs(np.fft.rfft(x)) ** 2
+    f = np.arange(len(spec)) * rate / len(x)
+    return db, float(spec[np.abs(f - freq) <= 50].sum() / spec.sum())
+
+
+def check_timestamps(case, phone):
+    """The phone's audio stream runs in its RTP clock: consecutive packets (sequence number + 1,
+    same SSRC) are one 20 ms frame = phone.frame ticks apart (160 for PCMU/PCMA/G.722 at 8000,
+    320 for AMR-WB at 16000)."""
+    pk = phone.audio_packets()
+    steps = {}
+    for a, b in zip(pk, pk[1:]):
+        if a[5] == b[5] and (b[3] - a[3]) & 0xFFFF == 1:
+            d = (b[4] - a[4]) & 0xFFFFFFFF
+            steps[d] = steps.get(d, 0) + 1
+    n = sum(steps.values())
+    good = steps.get(phone.frame, 0)
+    top = ", ".join("%d: %d" % kv for kv in sorted(steps.items(), key=lambda kv: -kv[1])[:4])
+    check(case, "phone's %s timestamps advance %d per 20 ms packet (%d Hz RTP clock)"
+          % (phone.cfg["codec"], phone.frame, phone.rate), n > 0 and good >= 0.95 * n,
+          "%d of %d steps; step: count %s" % (good, n, top or "none"))
+
+
 def check_browser_answer(case, browser, sdp, env):
     kw.check_webrtc_sdp(case, "browser (200 OK)", sdp, env, False)
     codecs = sdp_codecs(sdp)
@@ -838,23 +891,35 @@ async def run_case(case, env, state):
             check_amrwb_payloads(case, cfg, phone)
         else:
             sizes = sorted({len(r[7]) for r in apk})
+            # 20 ms of G.711 = 160 octets; of G.722 (64 kbit/s, 16 kHz PCM) = 160 octets too
             check(case, "phone got 20 ms %s payloads" % cfg["codec"], sizes == [160], "payload sizes %s" % sizes)
+        check_timestamps(case, phone)
         pcm, note = phone.decode()
-        if cfg["codec"] == "AMR-WB":
+        if cfg["codec"] in ("AMR-WB", "G722"):
             m = re.search(r"(\d+) errors", note)
-            check(case, "phone decoded every AMR-WB payload", m is not None and m.group(1) == "0" and len(pcm) > 0,
-                  note)
-        f1 = kw.dominant_freq(pcm[phone.rate // 2:], phone.rate)
+            check(case, "phone decoded every %s payload" % cfg["codec"],
+                  m is not None and m.group(1) == "0" and len(pcm) > 0, note)
+        prate = phone.pcm_rate
+        f1 = kw.dominant_freq(pcm[prate // 2:], prate)
+        db1, share1 = tone_level(pcm[prate // 2:], prate, TONE_BROWSER)
         check(case, "phone hears the browser's %g Hz (%s)" % (TONE_BROWSER, cfg["codec"]),
-              abs(f1 - TONE_BROWSER) < TOL_PHONE_RX, "%.1f Hz from %.2f s of audio" % (f1, len(pcm) / float(phone.rate)))
+              abs(f1 - TONE_BROWSER) < TOL_PHONE_RX,
+              "%.1f Hz from %.2f s of %d Hz PCM, %.1f dBFS, %.0f %% of it at the tone"
+              % (f1, len(pcm) / float(prate), prate, db1, 100 * share1))
+        check(case, "phone hears it at the level sent (%.1f dBFS +- %g dB)" % (TONE_DBFS, TOL_LEVEL_DB),
+              abs(db1 - TONE_DBFS) <= TOL_LEVEL_DB, "%.1f dBFS" % db1)
 
         # browser <- phone: audio
         bpcm, brate = browser.pcm()
-        save_wav(os.path.join(env.workdir, "%s-phone-heard.wav" % case), pcm, phone.rate)
+        save_wav(os.path.join(env.workdir, "%s-phone-heard.wav" % case), pcm, prate)
         save_wav(os.path.join(env.workdir, "%s-browser-heard.wav" % case), bpcm, brate)
         f2 = kw.dominant_freq(bpcm[brate // 2:], brate) if len(bpcm) else 0.0
+        db2, share2 = tone_level(bpcm[brate // 2:], brate, TONE_PHONE) if len(bpcm) else (-200.0, 0.0)
         check(case, "browser hears the phone's %g Hz (Opus)" % TONE_PHONE, abs(f2 - TONE_PHONE) < TOL_BROWSER_RX,
-              "%.1f Hz from %.2f s of audio" % (f2, len(bpcm) / float(brate)))
+              "%.1f Hz from %.2f s of audio, %.1f dBFS, %.0f %% of it at the tone"
+              % (f2, len(bpcm) / float(brate), db2, 100 * share2))
+        check(case, "browser hears it at the level sent (%.1f dBFS +- %g dB)" % (TONE_DBFS, TOL_LEVEL_DB),
+              abs(db2 - TONE_DBFS) <= TOL_LEVEL_DB, "%.1f dBFS" % db2)
 
         # ---- DTMF: browser -> phone ------------------------------------------------
         ppk = phone.event_packets()
@@ -864,7 +929,7 @@ async def run_case(case, env, state):
         else:
             check(case, "phone (no telephone-event) got no RFC 4733 packets", not ppk,
                   "%d packets: %s" % (len(ppk), describe_events(pev, phone.rate)))
-            got = detect_dtmf(pcm, phone.rate)
+            got = detect_dtmf(pcm, prate)
             missing = ("" if got == BROWSER_DIGITS else
                        "; MISSING FEATURE: rtpgate does not turn the browser's RFC 4733 events into in-band "
                        "DTMF tones for a phone without telephone-event (RFC 4733 -> in-band conversion, "
@@ -941,7 +1006,7 @@ def main():
             tc = time.monotonic()
             print("=== case %s ===" % case, flush=True)
             if CASES[case]["codec"] != "PCMU" and not check(
-                    case, "rg_audio_tool is built (the phone's AMR-WB codec)", tool_ok,
+                    case, "rg_audio_tool is built (the phone's %s codec)" % CASES[case]["codec"], tool_ok,
                     "%s (RG_AUDIO_TOOL; meson builds tests/tools/rg_audio_tool)" % audio_tool_path()):
                 continue
             state = {"call": False}
