@@ -729,9 +729,10 @@ static int timer(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now)
 	if (!dtx_delay_us || !xc->in_seen || !xc->fill_units || xc->tone_active)
 		return XC_TICK_MS;
 	rg_media *peer = m->peer;
-	if (!peer || peer->rejected || rg_player_active(peer) || m->dir == SDP_RECVONLY || m->dir == SDP_INACTIVE ||
+	if (!peer || peer->rejected || rg_player_active(peer) || m->party->call->delete_at || m->dir == SDP_RECVONLY || m->dir == SDP_INACTIVE ||
 	    peer->dir == SDP_SENDONLY || peer->dir == SDP_INACTIVE) {
-		/* a quiet sender that said so (hold), a receiver that wants nothing or hears a prompt */
+		/* a quiet sender that said so (hold), a receiver that wants nothing or hears a prompt,
+		   a call that was deleted (kept only for late packets) */
 		xc->filling = false;
 		xc->expect_us = now;
 		return XC_TICK_MS;

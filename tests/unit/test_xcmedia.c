@@ -802,7 +802,35 @@ static void test_dtx_cn(void)
 	g_test_message("on hold: %u packets toward B", rb.n);
 	g_assert_cmpuint(rb.n, ==, 3);
 
-	g_autoptr(reply) d = ng("delete", "call-id", cid, NULL);
+	/* B went quiet long ago and A still hears the filling; a delete with a delay keeps the call
+	   for late packets, but nothing is made up for a call that ended */
+	arrivals_clear(&ra);
+	arrivals_init(&ra, "PCMU", 8000, 0, 160);
+	collect(a.fd, &ra);
+	/* B (sendonly: music on hold, say) sends a little, then stops: A hears the gap filled */
+	for (unsigned i = 0; i < 3; i++) {
+		int16_t pcm[960];
+		for (unsigned j = 0; j < 960; j++)
+			pcm[j] = (int16_t)(8000 * sin(2 * M_PI * 1000 * (double)(i * 960 + j) / 48000));
+		uint8_t pkt[1500];
+		size_t len = 0;
+		g_assert_cmpint(rg_enc_encode(b.enc, pcm, 960, pkt + 12, sizeof(pkt) - 12, &len), ==, 0);
+		put_hdr(pkt, false, 111, b.seq++, b.ts, b.ssrc);
+		b.ts += 960;
+		send_to(b.fd, b.gw, pkt, 12 + len);
+		wait_until(g_get_monotonic_time() + 20000, a.fd, &ra);
+	}
+	wait_until(g_get_monotonic_time() + 300000, a.fd, &ra);
+	g_assert_cmpuint(ra.n, >, 10);
+	g_autoptr(reply) dd = ng("delete", "call-id", cid, "delete-delay", "5", NULL);
+	assert_result(dd, "ok");
+	g_usleep(30000);
+	collect(a.fd, &ra);
+	ra.n = 0;
+	wait_until(g_get_monotonic_time() + 300000, a.fd, &ra);
+	g_test_message("after delete: %u packets toward A", ra.n);
+	g_assert_cmpuint(ra.n, ==, 0);
+	g_autoptr(reply) d = ng("delete", "call-id", cid, "delete-delay", "0", NULL);
 	arrivals_clear(&ra);
 	arrivals_clear(&rb);
 	side_clear(&a);
