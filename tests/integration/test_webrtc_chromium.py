@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """WebRTC <-> plain RTP through rtpgate, with headless Chromium as the browser.
 
-The same two calls as test_webrtc_aiortc.py, set up over NG as Kamailio's rtpengine module would:
+Calls (1 and 2 as in test_webrtc_aiortc.py) set up over NG as Kamailio's rtpengine module would:
   1. Chromium offers (ICE, DTLS-SRTP, rtcp-mux, PCMU only); flags toward the SIP side
      "ICE=remove RTP/AVP rtcp-mux-demux DTLS=off SDES-off replace-origin replace-session-connection";
      a plain RTP endpoint answers with PCMU; its answer goes back with
@@ -17,13 +17,24 @@ The same two calls as test_webrtc_aiortc.py, set up over NG as Kamailio's rtpeng
      with one ICE/DTLS transport for both m= lines (a=group:BUNDLE 0 1) and demultiplexes the
      browser's packets to the SIP side's two m= lines; the plain side echoes the video back
      (new SSRC) and Chromium decodes it.
+  6. quiet senders on a transcoded call (rtpgate's gap filling, dtx-delay): the plain endpoint offers
+     PCMU + CN (a=rtpmap:13 CN/8000); "codec-mask-all codec-transcode-opus" gives the browser Opus
+     only, and the test adds usedtx=1 to that a=fmtp so that Chromium's Opus encoder uses DTX;
+     rtpgate's answer to the plain side must keep CN. After the call is up, both sides go quiet for
+     the same 1.5 s: the page mutes its tone (WebAudio gain 0: Chromium sends a DTX update every
+     400 ms, counted by NG query "packets in" and getStats packetsSent), and the plain endpoint
+     sends one RFC 3389 CN packet (level 40 = -40 dBov) and nothing else. The plain side must get
+     PCMU without a hole (inter-arrival < 100 ms, sequence numbers contiguous, every timestamp step
+     160) and 440 Hz before and after; Chromium must keep receiving ~50 packets/s (getStats sampled
+     every 100 ms), barely concealing, playing comfort noise near -40 dBFS, and 1000 Hz before and
+     after. About 8 s.
 In all, Chromium sends a 440 Hz WebAudio tone and the plain side a 1000 Hz PCMU tone; the plain side
 decodes what arrives, the page analyses the received track with an AnalyserNode and reports
 getStats() (inbound-rtp packets and audio level, DTLS state, selected candidate pair, codec).
 
 How Chromium is driven: this script serves tests/integration/webrtc/chromium.html and its JS from a
 local HTTP server on 127.0.0.1; the page long-polls /api/next for commands (offer, answer, remote
-description, measure, ...) and posts results back to /api/result. Stdlib only, no chromedriver.
+description, measure, timeline, ...) and posts results back to /api/result. Stdlib only, no chromedriver.
 
 ICE addresses: Chromium runs with mDNS candidates off (rtpgate ignores .local candidates) and with
 loopback allowed (--allow-loopback-in-peer-connection; by default it never gathers 127.0.0.1). A probe
@@ -33,6 +44,8 @@ media interface is that address: 127.0.0.1 with Chromium 156 (else the machine's
 192.0.2.2 -> 127.0.0.1); all traffic stays on this machine. The plain endpoint is on 127.0.0.1.
 
 Run:   RG_BIN=build/gateway/rtpgate /usr/bin/python3 tests/integration/test_webrtc_chromium.py
+       RG_FLOWS=6 (or e.g. 1,4) runs only those flows, in that order (default 1,2,3,4,5,6);
+       RG_BUNDLE_POLICY=max-bundle sets the page's bundlePolicy (meson's webrtc-chromium-max-bundle).
 Needs: chromium (Debian package; RG_CHROMIUM=path to override), python3-aiortc + numpy (for the
        plain endpoint of test_webrtc_aiortc.py). Missing Chromium is a FAIL unless RG_ALLOW_SKIP=1
        (then exit 77, meson: skipped). RG_KEEP_TMP=1 keeps the work directory (Chromium's and
@@ -68,6 +81,8 @@ from test_webrtc_aiortc import PlainEndpoint, dominant_freq, check  # noqa: E402
 PAGE_DIR = os.path.join(HERE, "webrtc")
 # the page's RTCPeerConnection bundlePolicy: the browser default, or RG_BUNDLE_POLICY=max-bundle
 BUNDLE_POLICY = os.environ.get("RG_BUNDLE_POLICY", "balanced")
+# the flows to run, by number, in this order (the docstring's numbers): RG_FLOWS=6 or RG_FLOWS=1,4
+FLOWS = [f.strip() for f in os.environ.get("RG_FLOWS", "1,2,3,4,5,6").split(",") if f.strip()]
 DEADLINE = time.monotonic() + 170       # with the clean-up the run stays below 180 s
 
 
@@ -141,7 +156,13 @@ class PageChannel:
                         f.write(line + "\n")
                 self._send(200, b"{}", "application/json")
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                # Chromium killed at the end resets its idle keep-alive connections: no traceback
+                if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+                    super().handle_error(request, client_address)
+
+        self.httpd = Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
@@ -576,6 +597,274 @@ async def flow_browser_opus_transcoded(ng, page, iface):
         ng.command("delete", call_id=call_id)
 
 
+class DtxPhone:
+    """The SIP side of flow 6: PCMU + CN (RFC 3389). Sends a 1000 Hz tone from start(), at pause[0]
+    (time.time()) one CN packet (noise level 40: -40 dBov) and then nothing until pause[1], then
+    the tone again (marker set) until stop(); sequence numbers continue through the CN packet,
+    timestamps follow real time. Every packet received is kept with its arrival time (a thread of
+    its own, blocking receive, so that arrival gaps are measured to the millisecond)."""
+
+    CN_LEVEL = 40
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.005)
+        self.port = self.sock.getsockname()[1]
+        self.dest = None
+        self.pause = None
+        self.rx = []              # (arrival time.time(), pt, marker, seq, ts, payload)
+        self.tx = self.tx_cn = 0
+        self.running = False
+        self.thread = None
+
+    def sdp(self):
+        return ("v=0\r\no=- 4343 1 IN IP4 127.0.0.1\r\ns=phone\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                "m=audio %d RTP/AVP 0 13\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:13 CN/8000\r\n"
+                "a=ptime:20\r\na=sendrecv\r\n" % self.port)
+
+    def start(self):
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.running = False
+        if self.thread:
+            self.thread.join(2)
+
+    def _run(self):
+        seq, ts0, ssrc = random.randint(0, 65535), random.randint(0, 1 << 31), random.randint(1, 1 << 31)
+        start = time.time()
+        slot, cn_sent, marker = 0, False, False
+        while self.running:
+            now = time.time()
+            due = start + slot * 0.02
+            if now >= due:
+                quiet = self.pause and self.pause[0] <= due < self.pause[1]
+                pkt = None
+                if quiet and not cn_sent:
+                    pkt = struct.pack("!BBHII", 0x80, 13, seq & 0xffff, (ts0 + slot * 160) & 0xffffffff,
+                                      ssrc) + bytes([self.CN_LEVEL])
+                    cn_sent = marker = True
+                    self.tx_cn += 1
+                elif not quiet:
+                    t = (np.arange(160) + slot * 160) / 8000.0
+                    pcm = (8000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16).tobytes()
+                    pkt = struct.pack("!BBHII", 0x80, 0x80 if marker else 0, seq & 0xffff,
+                                      (ts0 + slot * 160) & 0xffffffff, ssrc) + aio.audioop.lin2ulaw(pcm, 2)
+                    marker = False
+                if pkt is not None and self.dest:
+                    try:
+                        self.sock.sendto(pkt, self.dest)
+                    except OSError:
+                        return
+                    self.tx += 1
+                    seq += 1
+                slot += 1
+                continue
+            self.sock.settimeout(max(0.0005, min(0.005, due - now)))
+            try:
+                data = self.sock.recv(2048)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            if len(data) >= 12 and data[0] >> 6 == 2:
+                self.rx.append((time.time(), data[1] & 0x7f, bool(data[1] & 0x80),
+                                struct.unpack("!H", data[2:4])[0], struct.unpack("!I", data[4:8])[0],
+                                data[12:]))
+
+
+def transcoder_packets_in(q, tag):
+    """'packets in' of the transcoder of the party `tag`'s first media (what that party sent us)."""
+    medias = q.get(b"tags", {}).get(tag.encode(), {}).get(b"medias", [])
+    xc = medias[0].get(b"transcoding", {}) if medias else {}
+    return xc.get(b"packets in")
+
+
+async def flow_dtx_cn(ng, page, ng_port):
+    """Quiet senders on a transcoded call (rtpgate's gap filling). The SIP side offers PCMU + CN;
+    "codec-mask-all codec-transcode-opus" gives the browser Opus only, with usedtx=1 munged into
+    the a=fmtp Chromium gets (so that Chromium's Opus encoder uses DTX). For 1.5 s, at the same
+    time, Chromium's tone is muted (gain 0: Opus DTX, hardly a packet) and the phone sends one CN
+    packet and nothing more. Both receivers must get a continuous stream meanwhile: the phone
+    PCMU every 20 ms, contiguous sequence numbers, timestamps one ptime apart; Chromium packets
+    at ~50/s (getStats). The tones must be back after the pause."""
+    name = "DTX/CN on a transcoded call (Chromium Opus DTX <-> PCMU + CN)"
+    call_id = "chromium-f-%d" % random.randint(0, 1 << 30)
+    phone = DtxPhone()
+    sampler_stop = threading.Event()
+    try:
+        r = ng.command("offer", sdp=phone.sdp(), call_id=call_id, from_tag="phone",
+                       ICE="force", DTLS="passive", transport_protocol="UDP/TLS/RTP/SAVPF",
+                       flags=["trust-address", "generate-mid", "codec-mask-all", "codec-transcode-opus"],
+                       replace=["origin", "session-connection"],
+                       **{"rtcp-mux": ["offer", "require"], "SDES": ["off"]})
+        sdp_browser = r[b"sdp"].decode()
+        opus = re.search(r"a=rtpmap:(\d+) opus/48000/2", sdp_browser)
+        if not check_sdp("%s: the browser is offered Opus only (no PCMU, no CN)" % name,
+                         opus and "PCMU" not in sdp_browser and " CN/" not in sdp_browser, sdp_browser):
+            return
+        pt = opus.group(1)
+        fm = re.search(r"a=fmtp:%s ([^\r\n]*)" % pt, sdp_browser)
+        if fm:
+            munged = sdp_browser.replace(fm.group(0), "a=fmtp:%s %s;usedtx=1" % (pt, fm.group(1)))
+        else:
+            munged = sdp_browser.replace("a=rtpmap:%s opus/48000/2\r\n" % pt,
+                                         "a=rtpmap:%s opus/48000/2\r\na=fmtp:%s usedtx=1\r\n" % (pt, pt))
+        ok, res = page.call("answer", sdp=munged, freq=440, codecs=["opus"])
+        if not check("%s: Chromium accepts rtpgate's offer (usedtx=1 added) and answers" % name, ok,
+                     "" if ok else "Chromium: %s -- SDP: %s" % (res, oneline(munged))):
+            return
+        answer = res["sdp"]
+        check_sdp("%s: Chromium answers Opus without usedtx (rtpgate sends it no DTX)" % name,
+                  re.search(r"m=audio \d+ UDP/TLS/RTP/SAVPF %s\r\n" % pt, answer)
+                  and "usedtx=1" not in answer, answer)
+        r = ng.command("answer", sdp=answer, call_id=call_id, from_tag="phone", to_tag="browser",
+                       ICE="remove", transport_protocol="RTP/AVP", replace=["origin", "session-connection"],
+                       **{"rtcp-mux": ["demux"]})
+        sdp_plain = r[b"sdp"].decode()
+        check_sdp("%s: the phone's answer is PCMU and keeps its CN (RTP/AVP 0 13, CN/8000)" % name,
+                  re.search(r"m=audio \d+ RTP/AVP 0 13\r\n", sdp_plain) and "a=rtpmap:13 CN/8000" in sdp_plain
+                  and "opus" not in sdp_plain.lower(), sdp_plain)
+        phone.dest = (c_addr(sdp_plain), m_port(sdp_plain))
+        phone.start()
+        # ICE + DTLS: wait for Chromium's audio at the phone
+        end = time.monotonic() + min(10, remaining())
+        while time.monotonic() < end and sum(1 for p in phone.rx if p[1] == 0) < 25:
+            await asyncio.sleep(0.05)
+        if not check("%s: media flows (the phone gets PCMU from Chromium)" % name,
+                     sum(1 for p in phone.rx if p[1] == 0) >= 25, "%d packets" % len(phone.rx)):
+            return
+        # 0.5 s more of the tone both ways, then 1.5 s of quiet (both directions), then 1.5 s tone
+        t0 = time.time() + 0.5
+        p0, p1, t_end = t0, t0 + 1.5, t0 + 3.0
+        phone.pause = (p0, p1)
+        # what rtpgate got from Chromium, over time (NG query on a socket of its own)
+        xc_in = []
+
+        def sample():
+            ng2 = NGClient("127.0.0.1", ng_port, timeout=1.0)
+            while not sampler_stop.is_set() and time.time() < t_end + 0.2:
+                try:
+                    n = transcoder_packets_in(ng2.query(call_id), "browser")
+                except Exception:       # a lost reply: next time
+                    n = None
+                if n is not None:
+                    xc_in.append((time.time(), n))
+                sampler_stop.wait(0.05)
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        ok, res = await in_thread(lambda: page.call(
+            "timeline", timeout=t_end - time.time() + 10, until=t_end * 1000, interval=100,
+            pauses=[[p0 * 1000, p1 * 1000]],
+            windows=[[(p0 - 0.5) * 1000, p0 * 1000], [(p1 + 0.4) * 1000, t_end * 1000]]))
+        await asyncio.sleep(max(0, t_end + 0.25 - time.time()))
+        sampler_stop.set()
+        sampler.join(2)
+        phone.stop()
+
+        # ---- Chromium (Opus DTX) -> rtpgate -> phone (PCMU) ----
+        rx = [p for p in phone.rx if t0 - 0.3 <= p[0] <= t_end]
+        other = [p for p in rx if p[1] != 0]
+        rx = [p for p in rx if p[1] == 0]
+        check("%s: the phone gets only PCMU (PT 0)" % name, not other and len(rx) > 100,
+              "%d PCMU, %d other (PT %s)" % (len(rx), len(other), sorted({p[1] for p in other})))
+        if len(rx) < 20:
+            return
+        pcm = [np.frombuffer(aio.audioop.ulaw2lin(p[5], 2), dtype=np.int16) for p in rx]
+        rms = [float(np.sqrt(np.mean(x.astype(np.float64) ** 2))) if len(x) else 0.0 for x in pcm]
+        # the quiet stretch: the longest run of packets far below the tone (~6000 RMS)
+        best, cur = (0, 0), None
+        for i, v in enumerate(rms + [1e9]):
+            if v < 300:
+                cur = i if cur is None else cur
+            elif cur is not None:
+                if i - cur > best[1] - best[0]:
+                    best = (cur, i)
+                cur = None
+        q0, q1 = best
+        qdur = rx[q1 - 1][0] - rx[q0][0] if q1 > q0 else 0
+        check("%s: the phone hears Chromium's 1.5 s pause (quiet PCMU packets)" % name,
+              1.2 <= qdur <= 1.9, "%d quiet packets over %.2f s (RMS of the pause %.0f, of the tone %.0f)"
+              % (q1 - q0, qdur, float(np.median(rms[q0:q1])) if q1 > q0 else -1,
+                 float(np.median(rms[:q0] or [0]))))
+        gaps = [(b[0] - a[0]) for a, b in zip(rx, rx[1:])]
+        mg = max(gaps)
+        ig = gaps.index(mg)
+        check("%s: the phone's stream has no hole (max inter-arrival gap < 100 ms)" % name, mg < 0.1,
+              "max gap %.0f ms at %+.2f s from the pause; %d packets in %.2f s"
+              % (mg * 1000, rx[ig][0] - p0, len(rx), rx[-1][0] - rx[0][0]))
+        seqerr = [(a[3], b[3]) for a, b in zip(rx, rx[1:]) if (b[3] - a[3]) & 0xffff != 1]
+        check("%s: sequence numbers contiguous" % name, not seqerr,
+              "%d breaks, first %s" % (len(seqerr), seqerr[:3]))
+        tserr = [((b[4] - a[4]) & 0xffffffff, round(b[0] - p0, 2)) for a, b in zip(rx, rx[1:])
+                 if (b[4] - a[4]) & 0xffffffff != 160]
+        check("%s: every timestamp step is 160 (one 20 ms ptime)" % name, not tserr,
+              "%d other steps (step, s from the pause): %s" % (len(tserr), tserr[:6]))
+        if q1 > q0:
+            w0, w1 = rx[q0][0] + 0.3, rx[q1 - 1][0] - 0.1
+        else:
+            w0, w1 = p0 + 0.4, p1 - 0.1
+        to_phone = sum(1 for p in rx if w0 <= p[0] <= w1)
+
+        def delta(series, a, b):
+            before = [n for t, n in series if t <= a]
+            after = [n for t, n in series if t >= b]
+            return (after[0] - before[-1]) if before and after else None
+        from_chromium = delta(xc_in, w0, w1)
+        tl = res.get("samples", []) if ok else []
+        sent = delta([(s_["t"] / 1000, s_["sent"]) for s_ in tl], w0, w1)
+        check("%s: Chromium sends (almost) nothing in the pause (DTX), the phone still gets ~50/s" % name,
+              from_chromium is not None and to_phone >= 0.85 * 50 * (w1 - w0) and from_chromium <= 0.3 * to_phone,
+              "over %.2f s: rtpgate got %s packets from Chromium (NG query 'packets in'; getStats "
+              "packetsSent +%s), sent %d to the phone" % (w1 - w0, from_chromium, sent, to_phone))
+        before = np.concatenate(pcm[max(0, q0 - 25):q0]) if q0 > 5 else np.zeros(0, np.int16)
+        after = np.concatenate(pcm[q1 + 5:q1 + 40]) if len(pcm) > q1 + 10 else np.zeros(0, np.int16)
+        fb, fa = dominant_freq(before, 8000), dominant_freq(after, 8000)
+        check("%s: the phone hears Chromium's 440 Hz before and after the pause" % name,
+              abs(fb - 440) < 15 and abs(fa - 440) < 15, "%.1f Hz before, %.1f Hz after" % (fb, fa))
+
+        # ---- phone (PCMU, CN, nothing) -> rtpgate -> Chromium (Opus) ----
+        if not check("%s: page sampled getStats over the call" % name, ok and tl, "" if ok else str(res)):
+            return
+        check("%s: the phone sent one CN packet, nothing else in the pause" % name, phone.tx_cn == 1,
+              "%d CN packets, %d packets in all" % (phone.tx_cn, phone.tx))
+        a, b = p0 + 0.2, p1 - 0.05
+        got = delta([(s_["t"] / 1000, s_["recv"]) for s_ in tl], a, b)
+        ta = [s_["t"] for s_ in tl if s_["t"] / 1000 <= a]
+        tb = [s_["t"] for s_ in tl if s_["t"] / 1000 >= b]
+        span = (tb[0] - ta[-1]) / 1000 if ta and tb else 0
+        rate = got / span if got is not None and span else 0
+        conc = delta([(s_["t"] / 1000, s_["concealed"]) for s_ in tl], a, b)
+        samp = delta([(s_["t"] / 1000, s_["samplesReceived"]) for s_ in tl], a, b)
+        check("%s: Chromium keeps receiving ~50 packets/s while the phone is quiet" % name,
+              40 <= rate <= 60, "packetsReceived +%s in %.2f s = %.1f/s; totalSamplesReceived +%s, "
+              "concealedSamples +%s" % (got, span, rate, samp, conc))
+        check("%s: Chromium hardly conceals in the pause (it gets comfort noise)" % name,
+              samp and conc is not None and conc <= 0.2 * samp, "concealed %s of %s samples" % (conc, samp))
+        # the noise level rtpgate makes from the CN packet (-40 dBov), as Chromium plays it out
+        lv = [s_["level"] for s_ in tl if a + 0.2 <= s_["t"] / 1000 <= b]
+        db = 20 * np.log10(max(float(np.median(lv or [0])), 1e-9))
+        check("%s: Chromium plays comfort noise in the pause (about -40 dBFS)" % name, -55 < db < -30,
+              "median RMS level %.1f dBFS" % db)
+        freqs = res.get("freqs", [0, 0])
+        check("%s: Chromium hears the phone's 1000 Hz before and after the pause" % name,
+              abs(freqs[0] - 1000) < 20 and abs(freqs[1] - 1000) < 20,
+              "%.1f Hz before, %.1f Hz after" % (freqs[0], freqs[1]))
+        q = ng.query(call_id)
+        print("# %s: phone -> Chromium: transcoding %s; Chromium -> phone: %s" % (
+            name, q[b"tags"][b"phone"][b"medias"][0].get(b"transcoding"),
+            q[b"tags"][b"browser"][b"medias"][0].get(b"transcoding")), flush=True)
+    finally:
+        sampler_stop.set()
+        phone.stop()
+        page.call("close", timeout=5)
+        phone.sock.close()
+        ng.command("delete", call_id=call_id)
+
+
 async def flow_plain_offers_av(ng, page):
     """The SIP side offers audio + video: the browser gets them on one transport (a=group:BUNDLE,
     which max-bundle browsers require); Chromium answers bundled, audio flows both ways."""
@@ -686,6 +975,10 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGALRM, on_signal)
     signal.alarm(max(1, int(remaining()) + 2))      # backstop, see DEADLINE
+    unknown = [f for f in FLOWS if f not in ("1", "2", "3", "4", "5", "6")]
+    if unknown or not FLOWS:
+        check("RG_FLOWS names flows 1-6", False, "RG_FLOWS=%r" % os.environ.get("RG_FLOWS"))
+        return 1
     chromium = find_chromium()
     if not chromium:
         if os.environ.get("RG_ALLOW_SKIP") == "1":
@@ -728,11 +1021,14 @@ def main():
         ng = NGClient("127.0.0.1", ng_port, timeout=3.0)
         if not check("daemon answers ping", ng.wait_ready(10)):
             return 1
-        asyncio.run(asyncio.wait_for(flow_browser_offers(ng, page, iface), min(35, remaining())))
-        asyncio.run(asyncio.wait_for(flow_plain_offers(ng, page), min(35, remaining())))
-        asyncio.run(asyncio.wait_for(flow_browser_offers_av(ng, page, iface), min(35, remaining())))
-        asyncio.run(asyncio.wait_for(flow_browser_opus_transcoded(ng, page, iface), min(35, remaining())))
-        asyncio.run(asyncio.wait_for(flow_plain_offers_av(ng, page), min(35, remaining())))
+        flows = {"1": lambda: flow_browser_offers(ng, page, iface),
+                 "2": lambda: flow_plain_offers(ng, page),
+                 "3": lambda: flow_browser_offers_av(ng, page, iface),
+                 "4": lambda: flow_browser_opus_transcoded(ng, page, iface),
+                 "5": lambda: flow_plain_offers_av(ng, page),
+                 "6": lambda: flow_dtx_cn(ng, page, ng_port)}
+        for f in FLOWS:
+            asyncio.run(asyncio.wait_for(flows[f](), min(35, remaining())))
         check("daemon still running", daemon.poll() is None)
         check("Chromium still running", browser.poll() is None)
         ok = all(aio.RESULTS)

@@ -11,14 +11,22 @@
 //                         with video: true also the fake camera, VP8 only (audio and video in
 //                         one BUNDLE group); returns the local offer SDP once ICE gathering
 //                         completed
-//   answer {sdp, freq}    new peer connection from the remote offer, answered with the tone
-//                         and PCMU only; returns the local answer SDP (gathering completed)
+//   answer {sdp, freq, codecs}
+//                         new peer connection from the remote offer, answered with the tone
+//                         and PCMU only (or the audio codecs named); returns the local answer
+//                         SDP (gathering completed)
 //   remote {type, sdp}    setRemoteDescription (the answer to our offer)
 //   dtmf {tones, duration, gap}
 //                         RTCDTMFSender.insertDTMF on the audio sender
 //   measure {warmup, seconds}
 //                         analyse the received audio with an AnalyserNode: dominant frequency,
 //                         peak level; plus the peer connection's getStats() reports
+//   timeline {until, pauses, windows, interval, fftSize}
+//                         (times in ms since the epoch, Date.now(): the test's time.time())
+//                         mute the tone (gain 0) during each [from, to] of pauses; until `until`,
+//                         every `interval` ms sample getStats() (inbound/outbound-rtp counters)
+//                         and the received audio's RMS level; the dominant frequency of the
+//                         received audio within each [from, to] of windows
 //   close                 close the peer connection
 //   quit                  stop polling
 // Errors come back as {ok: false, error: String(exception)}: Chromium's exact message.
@@ -54,6 +62,8 @@ let pc = null;
 let toneStream = null;
 let analyser = null;
 let remoteStream = null;
+let toneGain = null;    // the tone's GainNode (timeline mutes it)
+const TONE_GAIN = 0.3;
 
 function audioContext() {
   if (!ctx) ctx = new AudioContext();
@@ -68,7 +78,8 @@ async function tone(freq) {
   osc.type = 'sine';
   osc.frequency.value = freq;
   const gain = c.createGain();
-  gain.gain.value = 0.3;
+  gain.gain.value = TONE_GAIN;
+  toneGain = gain;
   const dst = c.createMediaStreamDestination();
   osc.connect(gain).connect(dst);
   osc.start();
@@ -218,7 +229,8 @@ const handlers = {
     tr.direction = 'sendrecv';
     await tr.sender.replaceTrack(track);
     tr.sender.setStreams(toneStream);
-    preferPcmu(tr);
+    if (cmd.codecs) preferCodecs(tr, cmd.codecs);
+    else preferPcmu(tr);
     await p.setLocalDescription(await p.createAnswer());
     const complete = await gatheringComplete(p, 5000);
     return {sdp: p.localDescription.sdp, complete};
@@ -228,7 +240,14 @@ const handlers = {
   async dtmf(cmd) {
     const s = pc.getSenders().find((x) => x.track && x.track.kind === 'audio');
     if (!s || !s.dtmf) throw new Error('no DTMF sender');
-    if (!s.dtmf.canInsertDTMF) throw new Error('canInsertDTMF is false (no telephone-event negotiated?)');
+    // canInsertDTMF turns true once the audio sender sends, i.e. after DTLS connected, which may
+    // be a few ms after setRemoteDescription returned: wait for it (up to 3 s)
+    const t0 = performance.now();
+    while (!s.dtmf.canInsertDTMF && performance.now() - t0 < 3000) await sleep(20);
+    if (!s.dtmf.canInsertDTMF) {
+      throw new Error('canInsertDTMF is false after 3 s (connectionState ' + pc.connectionState +
+                      '; no telephone-event negotiated?)');
+    }
     s.dtmf.insertDTMF(cmd.tones, cmd.duration || 100, cmd.gap || 70);
     return {toneBuffer: s.dtmf.toneBuffer};
   },
@@ -276,12 +295,70 @@ const handlers = {
     return res;
   },
 
+  async timeline(cmd) {
+    const c = audioContext();
+    for (const [from, to] of cmd.pauses || []) {
+      if (!toneGain) throw new Error('no tone to pause');
+      const at = c.currentTime + Math.max(0, from - Date.now()) / 1000;
+      toneGain.gain.setValueAtTime(0, at);
+      toneGain.gain.setValueAtTime(TONE_GAIN, at + (to - from) / 1000);
+    }
+    if (!analyser) throw new Error('no remote track');
+    analyser.fftSize = cmd.fftSize || 8192;
+    const bins = new Float32Array(analyser.frequencyBinCount);
+    const td = new Float32Array(analyser.fftSize);
+    const windows = (cmd.windows || []).map(() => new Float64Array(analyser.frequencyBinCount));
+    const peaks = (cmd.windows || []).map(() => 0);
+    const samples = [];
+    const pick = (list, typ) => list.filter((r) => r.type === typ && (r.kind || 'audio') === 'audio');
+    const sum = (list, key) => list.reduce((a, r) => a + (r[key] || 0), 0);
+    for (;;) {
+      const now = Date.now();
+      const rep = [];
+      (await pc.getStats()).forEach((r) => rep.push(r));
+      const inb = pick(rep, 'inbound-rtp'), outb = pick(rep, 'outbound-rtp');
+      analyser.getFloatTimeDomainData(td);
+      let e = 0;
+      for (let i = 0; i < td.length; i++) e += td[i] * td[i];
+      samples.push({t: now, sent: sum(outb, 'packetsSent'), recv: sum(inb, 'packetsReceived'),
+                    samplesReceived: sum(inb, 'totalSamplesReceived'),
+                    concealed: sum(inb, 'concealedSamples'),
+                    silentConcealed: sum(inb, 'silentConcealedSamples'),
+                    level: Math.sqrt(e / td.length)});
+      // a window takes the spectra whose whole FFT span lies inside it
+      const span = analyser.fftSize / c.sampleRate * 1000;
+      (cmd.windows || []).forEach(([from, to], w) => {
+        if (now - span < from || now > to) return;
+        analyser.getFloatFrequencyData(bins);
+        for (let i = 1; i < bins.length; i++) {
+          if (Number.isFinite(bins[i])) windows[w][i] += Math.pow(10, bins[i] / 20);
+        }
+        for (let i = 0; i < td.length; i++) peaks[w] = Math.max(peaks[w], Math.abs(td[i]));
+      });
+      if (now >= cmd.until) break;
+      await sleep(Math.min(cmd.interval || 100, Math.max(1, cmd.until - Date.now())));
+    }
+    const freqs = windows.map((s) => {
+      let k = 1;
+      for (let i = 2; i < s.length; i++) if (s[i] > s[k]) k = i;
+      if (!(s[k] > 0)) return 0;
+      let delta = 0;
+      if (k > 1 && k < s.length - 1) {
+        const den = s[k - 1] - 2 * s[k] + s[k + 1];
+        if (den !== 0) delta = 0.5 * (s[k - 1] - s[k + 1]) / den;
+      }
+      return (k + delta) * c.sampleRate / analyser.fftSize;
+    });
+    return {samples, freqs, peaks, sampleRate: c.sampleRate, stats: await stats()};
+  },
+
   async close() {
     if (pc) pc.close();
     document.querySelectorAll('video').forEach((v) => v.remove());
     pc = null;
     if (toneStream) toneStream.getTracks().forEach((t) => t.stop());
     toneStream = null;
+    toneGain = null;
     return {};
   },
 };
