@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 /* SRTP adds up to 10 (auth tag) + 4 (SRTCP index) octets; keep room for more */
@@ -718,6 +719,17 @@ static int ms_until(int64_t t, int64_t now)
 
 static void drain(rg_worker *w, rg_media *m, rg_transcoder *xc);
 
+/* Is the input late because we are? Its packets wait in our socket, or the worker's last pass
+ * found more ready sockets than it takes at once. Filling then would add encoder work exactly
+ * when the CPU cannot keep up (and conceal audio that is there). */
+static bool we_are_behind(const rg_worker *w, const rg_media *m)
+{
+	if (w->backlog)
+		return true;
+	int n = 0;
+	return !m->wrtc && m->rtp.sock && ioctl(m->rtp.sock->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* Timer work: a jitter-buffer gap waited long enough; the input went quiet (no packet for
  * dtx-delay after the last one was due, or a CN came): keep the output going, one output ptime
  * of the pipeline's fill (CN noise or the decoder's concealment) per ptime of real time, for at
@@ -744,6 +756,10 @@ static int timer(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now)
 			hold = DTX_SHORT_HOLD_US;   /* it paused a moment ago: a DTX sender */
 		if (now < xc->expect_us + hold)
 			return ms_until(xc->expect_us + hold, now);
+		if (we_are_behind(w, m)) {
+			xc->expect_us = now;
+			return XC_TICK_MS;
+		}
 		if (xc->jb_held) {
 			while (xc->jb_held)
 				jb_skip_gap(xc);   /* what waits goes out first */
@@ -756,6 +772,10 @@ static int timer(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now)
 	}
 	if (max_dtx_us && now - xc->expect_us >= max_dtx_us)
 		return XC_TICK_MS;
+	if (w->backlog) {
+		xc->fill_pos_us = now;   /* no catching up while the worker is behind */
+		return XC_TICK_MS;
+	}
 	int64_t step = (int64_t)xc->fill_step_ms * 1000;
 	for (unsigned n = 0; xc->fill_pos_us + step <= now; n++) {
 		if (n == FILL_CATCH_UP) {

@@ -151,6 +151,7 @@ static gpointer worker_main(gpointer data)
 			dt = xt;
 		int timeout = rg_ice_loop_before_wait(w->ice_loop, dt >= 0 && dt < 1000 ? dt : 1000);
 		int n = epoll_wait(w->epfd, ev, G_N_ELEMENTS(ev), timeout);
+		w->backlog = n == (int)G_N_ELEMENTS(ev);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -11,6 +11,7 @@
 #define RG_WORKER_H
 
 #include <glib.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include "stats.h"
 
@@ -33,6 +34,7 @@ typedef struct rg_worker {
 	GPtrArray *players;      /* rg_player* sending prompts/DTMF (20 ms timers); under pending_lock */
 	GPtrArray *xcs;          /* rg_transcoder* (jitter buffer and gap-filling timers); pending_lock */
 	int64_t xc_next_us;      /* when the worker runs through xcs next (worker thread only) */
+	bool backlog;            /* its last epoll_wait filled the event array: it is behind */
 	uint64_t ctr[RG_CTR__MAX] __attribute__((aligned(64)));  /* written only by this worker */
 } rg_worker;
 
