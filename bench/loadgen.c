@@ -1027,6 +1027,8 @@ static struct {
 	/* --transcode */
 	uint64_t bad_pt, bad_size; /* wrong payload type / payload size for the side */
 	uint64_t ahead;            /* k-th packet from the gateway before the peer sent its k-th */
+	uint64_t after_end;        /* beyond the peer's last packet: a gateway filling the gap after
+				      the sender stopped (rtpgate's dtx-delay); not an error */
 	uint64_t rtcp;             /* RTCP on an RTP port (ignored) */
 	int64_t rt_minus_mono;     /* CLOCK_REALTIME - CLOCK_MONOTONIC, for kernel timestamps */
 } rxs;
@@ -1081,7 +1083,11 @@ static void tc_rx(int s, const uint8_t *b, unsigned len, uint64_t t, uint64_t kt
 	int64_t ext = (int64_t)me->out_cycles + me->out_last - me->out_seq0;
 	int64_t k = ext - (int16_t)(me->out_last - seq);
 	me->out_n++;
-	if (k < 0 || k >= (int64_t)pkts_per_side) {
+	if (k >= (int64_t)pkts_per_side) {
+		rxs.after_end++;
+		return;
+	}
+	if (k < 0) {
 		rxs.bad++;
 		return;
 	}
@@ -2168,6 +2174,7 @@ int main(int argc, char **argv)
 		put("transcode", false, "%d", opt.transcode ? 1 : 0);
 		put("tc_bad_pt", false, "%" PRIu64, rxs.bad_pt);
 		put("tc_bad_size", false, "%" PRIu64, rxs.bad_size);
+		put("tc_after_end", false, "%" PRIu64, rxs.after_end);
 		put("tc_ahead", false, "%" PRIu64, rxs.ahead);
 		put("tc_rtcp", false, "%" PRIu64, rxs.rtcp);
 		put("tc_count_exact_pct", false, "%.1f", opt.transcode && nact ? 100.0 * exact / nact : -1);

@@ -66,7 +66,7 @@ function add_(x, b) { return (x == "" || b == "") ? "-" : sprintf("%+.0f", x - b
 	skip[k] = get("gen_skipped_pct")
 	srtp[k] = get("srtp") == 1; sfail[k] = get("srtp_fail") + get("srtp_protect_fail")
 	tc[k] = get("transcode") == 1; tcbad[k] = get("tc_bad_pt") + get("tc_bad_size") + get("bad") + get("misrouted")
-	tcshort[k] = get("tc_short_per_stream"); ahead[k] = get("tc_ahead")
+	tcshort[k] = get("tc_short_per_stream"); ahead[k] = get("tc_ahead"); aend[k] = get("tc_after_end")
 	if (tc[k]) srtp[k] = 2   # mode 2: transcoding, compared with its own baseline
 	if (d ~ /^baseline/) base[srtp[k], c] = k # latest baseline for this load and mode
 	# an SRTP row is compared with the SRTP baseline (same crypto in the generator), else the plain one
@@ -91,6 +91,7 @@ END {
 		if (sfail[k] + 0 > 0) note = note sprintf("SRTP-FAIL(%d) ", sfail[k])
 		if (tc[k] && tcbad[k] + 0 > 0) note = note sprintf("TC-BAD(%d) ", tcbad[k])
 		if (tc[k] && ahead[k] + 0 > 0) note = note sprintf("TC-AHEAD(%d) ", ahead[k])
+		if (tc[k] && aend[k] + 0 > 0) note = note sprintf("after-end=%d ", aend[k])
 		if (tc[k] && tcshort[k] + 0 > 0.005) note = note sprintf("held/stream=%.2f ", tcshort[k])
 		if (lab[k] ~ /^baseline/ || !b) {
 			l50 = abs_(p50[k]); l99 = abs_(p99[k]); q50 = abs_(k50[k]); q99 = abs_(k99[k])
