@@ -45,6 +45,7 @@ TEST_DEPS=(
 	chromium
 	procps
 	iproute2
+	espeak-ng    # speech for the codec tests (codecs/tests/test_codecs.c skips it when missing)
 )
 
 # The side-by-side benchmark (make bench): the reference daemon it measures against.
