@@ -754,6 +754,8 @@ static int timer(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now)
 		if (!xc->cn_wait && xc->dtx_recent_us && now - xc->dtx_recent_us < DTX_RECENT_US &&
 		    hold > DTX_SHORT_HOLD_US)
 			hold = DTX_SHORT_HOLD_US;   /* it paused a moment ago: a DTX sender */
+		if (!xc->cn_wait && hold < jb_target_us(xc))
+			hold = jb_target_us(xc);    /* never shorter than the jitter we see */
 		if (now < xc->expect_us + hold)
 			return ms_until(xc->expect_us + hold, now);
 		if (we_are_behind(w, m)) {

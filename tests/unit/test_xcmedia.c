@@ -942,6 +942,48 @@ static void test_ssrc_change(void)
 	side_clear(&b);
 }
 
+/* A jittery sender (packets in bursts of three every 60 ms) that also pauses: only the pause is
+ * filled, never the gaps between its bursts, also right after the pause (when the hold is short
+ * for a DTX sender): the hold is at least the jitter buffer's target. */
+static void test_dtx_jitter(void)
+{
+	rg_transcode_configure(50, 0);
+	side a, b;
+	setup_call(&a, &b, "PCMU", 8000, 0, 8000, "xc-dtx-jitter");
+	arrivals r;
+	arrivals_init(&r, "PCMA", 8000, 8, 160);
+	int64_t t0 = g_get_monotonic_time();
+	unsigned k = 0;
+	for (unsigned burst = 0; burst < 10; burst++) {
+		wait_until(t0 + (int64_t)burst * 60000, b.fd, &r);
+		for (unsigned j = 0; j < 3; j++, k++)
+			send_tone_packet(&a, k);
+	}
+	rg_transcoder_stats st = xc_stats("xc-dtx-jitter", "A");
+	g_assert_cmpuint(st.fill_periods, ==, 0);
+	/* 400 ms of nothing, then bursts again */
+	int64_t t1 = t0 + 10 * 60000 + 400000;
+	k += 20;
+	for (unsigned burst = 0; burst < 10; burst++) {
+		wait_until(t1 + (int64_t)burst * 60000, b.fd, &r);
+		for (unsigned j = 0; j < 3; j++, k++)
+			send_tone_packet(&a, k);
+	}
+	wait_until(g_get_monotonic_time() + 40000, b.fd, &r);
+	st = xc_stats("xc-dtx-jitter", "A");
+	g_test_message("jittery sender: %u packets out, %" G_GUINT64_FORMAT " fill periods, %" G_GUINT64_FORMAT
+		       " packets filled, seq errors %u, bad ts steps %u", r.n, st.fill_periods, st.fill_packets,
+		       r.seq_err, r.bad_inc);
+	g_assert_cmpuint(st.fill_periods, ==, 1);
+	g_assert_cmpuint(r.seq_err, ==, 0);
+	g_assert_cmpuint(r.bad_inc, ==, 0);
+	arrivals_clear(&r);
+	g_autoptr(reply) d = ng("delete", "call-id", "xc-dtx-jitter", NULL);
+	side_clear(&a);
+	side_clear(&b);
+	rg_transcode_configure(0, 0);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -958,6 +1000,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/xcmedia/dtx-cn", test_dtx_cn);
 	g_test_add_func("/xcmedia/opus-dtx-out", test_opus_dtx_out);
 	g_test_add_func("/xcmedia/ssrc-change", test_ssrc_change);
+	g_test_add_func("/xcmedia/dtx-jitter", test_dtx_jitter);
 	int ret = g_test_run();
 	test_engine_stop(&cfg);
 	return ret;
