@@ -106,6 +106,11 @@ struct rg_transcoder {
 	uint32_t in_ssrc;            /* the sender's SSRC of the audio we take */
 	bool in_ssrc_set;
 	uint64_t ssrc_changes;
+	/* timestamp jumps: the sender's clock against ours, from its last in-order audio packet */
+	bool ref_set;
+	uint32_t ref_ts;
+	int64_t ref_us;
+	uint64_t ts_jumps;
 	uint8_t buf[RG_RELAY_MTU];   /* the output packet, built in place and protected in place */
 };
 
@@ -859,11 +864,28 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 		while (xc->jb_held)
 			jb_skip_gap(xc);
 		xc->jb_started = false;
+		xc->ref_set = false;
 		rg_pipeline_new_source(xc->pipe);
 		xc->ssrc_changes++;
 	}
 	xc->in_ssrc = ri->ssrc;
 	xc->in_ssrc_set = true;
+	if (!cn && xc->jb_started && ri->seq == xc->jb_next) {
+		if (xc->ref_set) {
+			/* in order, yet its timestamp moved a second more (or less) than real time did:
+			   the sender's clock jumped (not a pause, which DTX filling covers). Taken as a
+			   new start, so the jump does not reach our output timestamps. */
+			int64_t want = (now - xc->ref_us) * (int64_t)xc->in_clock / 1000000;
+			int64_t got = (int32_t)(ri->ts - xc->ref_ts);
+			if (got - want > (int64_t)xc->in_clock || got - want < -(int64_t)xc->in_clock) {
+				rg_pipeline_new_source(xc->pipe);
+				xc->ts_jumps++;
+			}
+		}
+		xc->ref_set = true;
+		xc->ref_ts = ri->ts;
+		xc->ref_us = now;
+	}
 	xc->packets_in++;
 	if (cn)
 		xc->cn_in++;
@@ -891,4 +913,5 @@ void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out)
 	out->fill_packets = xc->fill_packets;
 	out->dtx_out = xc->dtx_out;
 	out->ssrc_changes = xc->ssrc_changes;
+	out->ts_jumps = xc->ts_jumps;
 }

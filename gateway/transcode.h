@@ -76,6 +76,7 @@ typedef struct rg_transcoder_stats {
 	uint64_t fill_packets;       /* output packets made while filling */
 	uint64_t dtx_out;            /* Opus DTX frames not sent (receiver said usedtx=1) */
 	uint64_t ssrc_changes;       /* the sender's SSRC changed (a new source, taken seamlessly) */
+	uint64_t ts_jumps;           /* its timestamps jumped > 1 s against real time (taken seamlessly) */
 	uint32_t ssrc;
 } rg_transcoder_stats;
 void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out);

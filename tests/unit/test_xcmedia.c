@@ -911,7 +911,8 @@ static void test_opus_dtx_out(void)
 }
 
 /* The sender's SSRC changes mid-call (a transfer): its new sequence numbers and timestamps are
- * taken afresh, our output stream goes on with no jump and no hole. */
+ * taken afresh, our output stream goes on with no jump and no hole. Then its timestamps jump
+ * (10 s ahead, 5 s back) with no pause: the same. */
 static void test_ssrc_change(void)
 {
 	side a, b;
@@ -926,11 +927,23 @@ static void test_ssrc_change(void)
 	arrivals r;
 	arrivals_init(&r, "PCMA", 8000, 8, 160);
 	wait_until(g_get_monotonic_time() + 300000, b.fd, &r);
+	/* same SSRC, timestamps jump 10 s ahead, then 5 s back, with no pause */
+	for (unsigned k = 20; k < 30; k++)
+		send_tone_packet(&a, k);
+	a.ts += 80000;
+	for (unsigned k = 30; k < 40; k++)
+		send_tone_packet(&a, k);
+	a.ts -= 120000;
+	for (unsigned k = 40; k < 50; k++)
+		send_tone_packet(&a, k);
+	wait_until(g_get_monotonic_time() + 300000, b.fd, &r);
 	rg_transcoder_stats st = xc_stats("xc-ssrc", "A");
-	g_test_message("SSRC change: %u packets, seq errors %u, bad ts steps %u, %" G_GUINT64_FORMAT " changes", r.n,
-		       r.seq_err, r.bad_inc, st.ssrc_changes);
+	g_test_message("SSRC change, timestamp jumps: %u packets, seq errors %u, bad ts steps %u, %" G_GUINT64_FORMAT
+		       " SSRC changes, %" G_GUINT64_FORMAT " jumps", r.n, r.seq_err, r.bad_inc, st.ssrc_changes,
+		       st.ts_jumps);
 	g_assert_cmpuint(st.ssrc_changes, ==, 1);
-	g_assert_cmpuint(r.n, ==, 40);
+	g_assert_cmpuint(st.ts_jumps, ==, 2);
+	g_assert_cmpuint(r.n, ==, 70);
 	g_assert_cmpuint(r.seq_err, ==, 0);
 	g_assert_cmpuint(r.bad_inc, ==, 0);
 	unsigned cy = cycles(r.pcm + r.pcm_at[25], 10 * 160);
