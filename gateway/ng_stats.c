@@ -101,6 +101,12 @@ static void codecs(be_buf *b, const rg_media *m)
 	be_kv_int(b, "packets out", (int64_t)st.packets_out);
 	be_kv_int(b, "dropped", (int64_t)st.dropped);
 	be_kv_int(b, "errors", (int64_t)st.errors);
+	be_kv_int(b, "CN in", (int64_t)st.cn_in);
+	be_kv_int(b, "gaps filled", (int64_t)st.fill_periods);
+	be_kv_int(b, "packets filled", (int64_t)st.fill_packets);
+	be_kv_int(b, "DTX frames not sent", (int64_t)st.dtx_out);
+	be_kv_int(b, "SSRC changes", (int64_t)st.ssrc_changes);
+	be_kv_int(b, "timestamp jumps", (int64_t)st.ts_jumps);
 	be_close(b);
 }
 
