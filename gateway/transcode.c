@@ -684,14 +684,20 @@ static void watch(rg_worker *w, rg_media *m, rg_transcoder *xc)
 	rg_worker_watch_xc(w, xc);
 }
 
-/* Audio or CN was taken at now: the next packet is due after its duration (CN: the sender is
- * silent from now on, filling starts at once). */
-static void note_input(rg_transcoder *xc, uint32_t ts, int64_t now, bool cn)
+/* The sender is back: a gap being filled ends (and marks the sender as one that pauses) */
+static void end_fill(rg_transcoder *xc, int64_t now)
 {
 	if (xc->filling) {
 		xc->filling = false;
 		xc->dtx_recent_us = now;
 	}
+}
+
+/* Audio or CN was taken at now: the next packet is due after its duration (CN: the sender is
+ * silent from now on, filling starts at once). */
+static void note_input(rg_transcoder *xc, uint32_t ts, int64_t now, bool cn)
+{
+	end_fill(xc, now);
 	xc->in_seen = true;
 	xc->cn_wait = cn;
 	int64_t dur = 0;
@@ -707,10 +713,7 @@ static void note_input(rg_transcoder *xc, uint32_t ts, int64_t now, bool cn)
 /* An RFC 4733 packet: while events come the sender is not silent, whether it sends audio or not */
 static void note_event(rg_transcoder *xc, int64_t now)
 {
-	if (xc->filling) {
-		xc->filling = false;
-		xc->dtx_recent_us = now;
-	}
+	end_fill(xc, now);
 	xc->cn_wait = false;
 	if (xc->in_seen && xc->expect_us < now + EVENT_HOLD_US)
 		xc->expect_us = now + EVENT_HOLD_US;
@@ -735,6 +738,17 @@ static bool we_are_behind(const rg_worker *w, const rg_media *m)
 	return !m->wrtc && m->rtp.sock && ioctl(m->rtp.sock->fd, FIONREAD, &n) == 0 && n > 0;
 }
 
+/* Nothing to fill toward m's peer: the sender said it does not send or the receiver that it does
+ * not receive (hold), a prompt plays to the receiver, or the call was deleted (kept only for late
+ * packets). */
+static bool quiet_on_purpose(const rg_media *m)
+{
+	const rg_media *peer = m->peer;
+	return !peer || peer->rejected || rg_player_active(peer) || m->party->call->delete_at ||
+	       m->dir == SDP_RECVONLY || m->dir == SDP_INACTIVE || peer->dir == SDP_SENDONLY ||
+	       peer->dir == SDP_INACTIVE;
+}
+
 /* Timer work: a jitter-buffer gap waited long enough; the input went quiet (no packet for
  * dtx-delay after the last one was due, or a CN came): keep the output going, one output ptime
  * of the pipeline's fill (CN noise or the decoder's concealment) per ptime of real time, for at
@@ -745,11 +759,7 @@ static int timer(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now)
 		drain(w, m, xc);
 	if (!dtx_delay_us || !xc->in_seen || !xc->fill_units || xc->tone_active)
 		return XC_TICK_MS;
-	rg_media *peer = m->peer;
-	if (!peer || peer->rejected || rg_player_active(peer) || m->party->call->delete_at || m->dir == SDP_RECVONLY || m->dir == SDP_INACTIVE ||
-	    peer->dir == SDP_SENDONLY || peer->dir == SDP_INACTIVE) {
-		/* a quiet sender that said so (hold), a receiver that wants nothing or hears a prompt,
-		   a call that was deleted (kept only for late packets) */
+	if (quiet_on_purpose(m)) {
 		xc->filling = false;
 		xc->expect_us = now;
 		return XC_TICK_MS;

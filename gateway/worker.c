@@ -113,19 +113,16 @@ static int xc_tick(void *xc, rg_worker *w)
  * not at every wake-up. Returns ms until then (-1: none listed). */
 static int run_xcs(rg_worker *w)
 {
-	g_mutex_lock(&w->pending_lock);
-	bool any = w->xcs->len > 0;
-	g_mutex_unlock(&w->pending_lock);
-	if (!any)
-		return -1;
 	int64_t now = rg_mono_us();
-	if (now >= w->xc_next_us) {
-		int t = run_watched(w, &w->xcs, xc_tick, (watch_unwatch_fn)rg_transcoder_unwatch);
-		if (t < 0)
-			return -1;
-		w->xc_next_us = now + (int64_t)(t < 2 ? 2 : t) * 1000;
-	}
-	return (int)((w->xc_next_us - now + 999) / 1000);
+	if (now < w->xc_next_us)
+		return (int)((w->xc_next_us - now + 999) / 1000);
+	int t = run_watched(w, &w->xcs, xc_tick, (watch_unwatch_fn)rg_transcoder_unwatch);
+	if (t < 0)
+		return -1;   /* none listed (looked at again next round) */
+	if (t < 2)
+		t = 2;
+	w->xc_next_us = now + (int64_t)t * 1000;
+	return t;
 }
 
 static void unwatch_all(GPtrArray *list, watch_unwatch_fn unwatch)
