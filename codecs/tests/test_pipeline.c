@@ -2,6 +2,7 @@
  * rates chosen, ptime repacketization, loss (PLC, Opus FEC), resync, late and malformed input,
  * back-pressure, stereo, and no allocation per packet (calloc/malloc/realloc are wrapped). */
 #include "rg_codec.h"
+#include "rg_payload.h"
 #include "signal.h"
 
 #include <errno.h>
@@ -796,6 +797,67 @@ static void test_opus_dtx(void)
 	sink_free(&k);
 }
 
+/* AMR and AMR-WB with DTX (TS 26.093/26.193): silence is sent as SID frames, then NO_DATA, which
+ * a sender leaves out; filling the missing frames gives the decoder's comfort noise at about the
+ * level of the background, not silence, and the output keeps its pace. */
+static void test_amr_dtx(void)
+{
+	static const char *const names[] = {"AMR/8000", "AMR-WB/16000"};
+	for (size_t c = 0; c < G_N_ELEMENTS(names); c++) {
+		if (!have_hooks(names[c], "octet-align=1"))
+			continue;
+		source src;
+		source_init(&src, names[c], "octet-align=1", 20);
+		src.p.amr.dtx = true;
+		rg_enc_free(src.enc);
+		g_assert_cmpint(rg_enc_new(&src.enc, src.t, &src.p, src.rate, 1), ==, 0);
+		rg_pipeline *p;
+		const rg_codec_type *ot;
+		g_assert_cmpint(rg_codec_find_rtpmap(&ot, "PCMU/8000", NULL), ==, 0);
+		g_assert_cmpint(rg_pipeline_new(&p, src.t, &src.p, ot, NULL, 20), ==, 0);
+		sink k;
+		sink_init(&k, "PCMU/8000", NULL, 8000 * 4, 1);
+		unsigned packets = 0, sent = 0, slots = 150, fs = src.rate / 50;
+		uint64_t ts_sum = 0;
+		uint32_t max_inc = 0;
+		int16_t pcm[640];
+		GRand *rnd = g_rand_new_with_seed(7);
+		for (unsigned i = 0; i < slots; i++, src.ts += src.t->rate / 50) {
+			/* background noise at about -55 dBFS, a 440 Hz tone over it at the start and end */
+			for (unsigned j = 0; j < fs; j++) {
+				double v = g_rand_double_range(rnd, -100, 100);
+				if (i < 25 || i >= 125)
+					v += 8000 * sin(2 * M_PI * 440 * (double)(i * fs + j) / src.rate);
+				pcm[j] = (int16_t)v;
+			}
+			uint8_t pl[400];
+			size_t len = source_packet(&src, pcm, pl, sizeof(pl));
+			/* octet-aligned, one frame: CMR octet, then the ToC with FT in bits 6..3 */
+			if (((pl[1] >> 3) & 0x0f) != RG_AMR_FT_NO_DATA) {
+				g_assert_cmpint(rg_pipeline_push(p, pl, len, src.ts), ==, 0);
+				sent++;
+			} else {
+				g_assert_cmpint(rg_pipeline_fill(p, src.t->rate / 50), ==, 0);
+			}
+			pull_all(p, &k, &packets, &ts_sum, &max_inc);
+		}
+		double noise = sig_level_db(k.pcm + 80 * 160, 40 * 160, 1);
+		g_test_message("MEASURE %s DTX: %u of %u frames sent, comfort noise at %.1f dBFS", names[c], sent, slots,
+			       noise);
+		g_assert_cmpuint(sent, <, 110);          /* DTX did happen */
+		g_assert_cmpuint(packets, ==, slots);    /* no hole in the output */
+		g_assert_cmpuint(max_inc, ==, 160);
+		g_assert_cmpfloat(noise, >, -66);          /* comfort noise, not silence ... */
+		g_assert_cmpfloat(noise, <, -46);          /* ... near the background's -55 dBFS */
+		double f = sig_zc_freq(k.pcm + 135 * 160, 15 * 160, 1, 8000);
+		g_assert_cmpfloat(fabs(f - 440), <, 15);
+		g_rand_free(rnd);
+		rg_pipeline_free(p);
+		rg_enc_free(src.enc);
+		sink_free(&k);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -821,5 +883,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/pipeline/no-alloc", test_no_alloc);
 	g_test_add_func("/pipeline/cn-fill", test_cn_fill);
 	g_test_add_func("/pipeline/opus-dtx", test_opus_dtx);
+	g_test_add_func("/pipeline/amr-dtx", test_amr_dtx);
 	return g_test_run();
 }
