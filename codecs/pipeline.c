@@ -202,8 +202,9 @@ static uint64_t in_ts_to_samples(const rg_pipeline *p, uint64_t ts)
 	return ts * p->in_rate / p->in_t->rate;
 }
 
-/* conceal `lost` decoder samples, in chunks that fit dec_buf */
-static int conceal(rg_pipeline *p, uint64_t lost)
+/* conceal `lost` decoder samples, in chunks that fit dec_buf; *count adds what was made (the
+ * stats counter of loss or of filling) */
+static int conceal(rg_pipeline *p, uint64_t lost, uint64_t *count)
 {
 	while (lost) {
 		unsigned want = (unsigned)(lost < p->dec_cap ? lost : p->dec_cap);
@@ -213,7 +214,7 @@ static int conceal(rg_pipeline *p, uint64_t lost)
 			return err;
 		if (!got)
 			break; /* less than the codec's concealment unit */
-		p->st.samples_concealed += got;
+		*count += got;
 		if ((err = feed(p, p->dec_buf, got)))
 			return err;
 		lost -= got;
@@ -259,7 +260,7 @@ static int place(rg_pipeline *p, uint32_t rtp_ts, const rg_frame *fec)
 			p->st.samples_fec += got;
 			if ((err = feed(p, p->dec_buf, got)))
 				return err;
-		} else if ((err = conceal(p, lost))) {
+		} else if ((err = conceal(p, lost, &p->st.samples_concealed))) {
 			return err;
 		}
 	}
@@ -404,22 +405,19 @@ int rg_pipeline_fill(rg_pipeline *p, uint32_t units)
 	uint64_t want = in_ts_to_samples(p, units);
 	if (want > p->pkt_cap)
 		return -EMSGSIZE;
-	int err = 0;
+	int err;
 	if (p->cn && p->C == 1) {
 		/* RFC 3389 4: noise at the sender's level until it sends audio again */
 		for (unsigned i = 0; i < want; i++)
 			p->dec_buf[i] = noise(p->noise);
-		err = feed(p, p->dec_buf, (unsigned)want);
-	} else {
+		if ((err = feed(p, p->dec_buf, (unsigned)want)))
+			return err;
+		p->st.samples_filled += want;
+	} else if ((err = conceal(p, want, &p->st.samples_filled))) {
 		/* the decoder's own idea of a gap: Opus and AMR make comfort noise after DTX / SID,
 		   G.711 and G.722 PLC fades to silence */
-		uint64_t before = p->st.samples_concealed;
-		err = conceal(p, want);
-		p->st.samples_concealed = before;
-	}
-	if (err)
 		return err;
-	p->st.samples_filled += want;
+	}
 	p->next_ts += units;
 	p->filled = true;
 	return 0;
