@@ -217,6 +217,21 @@ static void rx_clear(rx *r)
 	g_array_free(r->audio_ts, TRUE);
 }
 
+/* A offers sa with `flags` (one NG flag), B answers sb; both sides learn the gateway's ports.
+ * Returns the answer's SDP toward A (g_free). */
+static char *offer_answer(side *a, side *b, const char *cid, const char *sa, const char *flags, const char *sb)
+{
+	g_autoptr(reply) o = ng("offer", "call-id", cid, "from-tag", "A", "sdp", sa, "flags", flags, NULL);
+	assert_result(o, "ok");
+	g_autofree char *to_b = rstr(o, "sdp");
+	b->gw = sdp_port(to_b, 0);
+	g_autoptr(reply) an = ng("answer", "call-id", cid, "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
+	assert_result(an, "ok");
+	char *to_a = rstr(an, "sdp");
+	a->gw = sdp_port(to_a, 0);
+	return to_a;
+}
+
 /* A (a_codec + telephone-event) offers with codec-transcode-PCMA, B answers PCMA only. */
 static void setup_call(side *a, side *b, const char *a_codec, unsigned a_rate, uint8_t a_pt,
 		       unsigned a_pcm, const char *cid)
@@ -228,18 +243,10 @@ static void setup_call(side *a, side *b, const char *a_codec, unsigned a_rate, u
 		"m=audio %u RTP/AVP %u %u\r\na=rtpmap:%u %s/%u\r\na=rtpmap:%u telephone-event/8000\r\n"
 		"a=fmtp:%u 0-15\r\na=rtcp:%u\r\na=sendrecv\r\n", a->port, a_pt, TE_PT, a_pt, a_codec, a_rate,
 		TE_PT, TE_PT, a->rport);
-	g_autoptr(reply) o = ng("offer", "call-id", cid, "from-tag", "A", "sdp", sa,
-				"flags", "[codec-transcode-PCMA", NULL);
-	assert_result(o, "ok");
-	g_autofree char *to_b = rstr(o, "sdp");
-	b->gw = sdp_port(to_b, 0);
 	g_autofree char *sb = g_strdup_printf(
 		"v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=b\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
 		"m=audio %u RTP/AVP 8\r\na=rtpmap:8 PCMA/8000\r\na=rtcp:%u\r\na=sendrecv\r\n", b->port, b->rport);
-	g_autoptr(reply) an = ng("answer", "call-id", cid, "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
-	assert_result(an, "ok");
-	g_autofree char *to_a = rstr(an, "sdp");
-	a->gw = sdp_port(to_a, 0);
+	g_autofree char *to_a = offer_answer(a, b, cid, sa, "[codec-transcode-PCMA", sb);
 	g_autofree char *want = g_strdup_printf(" RTP/AVP %u %u\r\n", a_pt, TE_PT);
 	if (!strstr(to_a, want))
 		g_error("answer to A lacks '%s':\n%s", want, to_a);
@@ -664,19 +671,11 @@ static void test_dtx_cn(void)
 		"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=a\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
 		"m=audio %u RTP/AVP 0 13\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:13 CN/8000\r\na=rtcp:%u\r\n"
 		"a=sendrecv\r\n", a.port, a.rport);
-	g_autoptr(reply) o = ng("offer", "call-id", cid, "from-tag", "A", "sdp", sa, "flags",
-				"[codec-transcode-opus", NULL);
-	assert_result(o, "ok");
-	g_autofree char *to_b = rstr(o, "sdp");
-	b.gw = sdp_port(to_b, 0);
 	g_autofree char *sb = g_strdup_printf(
 		"v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=b\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
 		"m=audio %u RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\na=rtcp:%u\r\n"
 		"a=sendrecv\r\n", b.port, b.rport);   /* B sends with DTX, but does not ask us to */
-	g_autoptr(reply) an = ng("answer", "call-id", cid, "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
-	assert_result(an, "ok");
-	g_autofree char *to_a = rstr(an, "sdp");
-	a.gw = sdp_port(to_a, 0);
+	g_autofree char *to_a = offer_answer(&a, &b, cid, sa, "[codec-transcode-opus", sb);
 	/* A offered CN: rtpgate takes it (it makes the noise), so the answer keeps it */
 	if (!strstr(to_a, " RTP/AVP 0 13\r\n") || !strstr(to_a, "a=rtpmap:13 CN/8000"))
 		g_error("answer to A should keep CN:\n%s", to_a);
@@ -849,19 +848,11 @@ static void test_opus_dtx_out(void)
 	g_autofree char *sa = g_strdup_printf(
 		"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=a\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
 		"m=audio %u RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n", a.port);
-	g_autoptr(reply) o = ng("offer", "call-id", cid, "from-tag", "A", "sdp", sa, "flags",
-				"[codec-transcode-opus", NULL);
-	assert_result(o, "ok");
-	g_autofree char *to_b = rstr(o, "sdp");
-	b.gw = sdp_port(to_b, 0);
 	g_autofree char *sb = g_strdup_printf(
 		"v=0\r\no=- 2 1 IN IP4 127.0.0.1\r\ns=b\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
 		"m=audio %u RTP/AVP 111\r\na=rtpmap:111 opus/48000/2\r\na=fmtp:111 usedtx=1\r\na=sendrecv\r\n",
 		b.port);
-	g_autoptr(reply) an = ng("answer", "call-id", cid, "from-tag", "A", "to-tag", "B", "sdp", sb, NULL);
-	assert_result(an, "ok");
-	g_autofree char *to_a = rstr(an, "sdp");
-	a.gw = sdp_port(to_a, 0);
+	g_free(offer_answer(&a, &b, cid, sa, "[codec-transcode-opus", sb));
 	/* 10 packets of tone, 60 of silence, 10 of tone (faster than real time: dtx-delay is 0 here) */
 	for (unsigned k = 0; k < 80; k++) {
 		if (k < 10 || k >= 70) {
