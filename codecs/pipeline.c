@@ -14,6 +14,16 @@
 
 #define MAX_OUT_FRAMES 12 /* 120 ms of 10 ms Opus frames */
 
+/* One input codec: its decoder, and the resampler from its PCM rate to the encoder's. The one in
+ * use is copied into the pipeline's own fields (in_t ... rs_cap); the others wait here. */
+struct pipe_input {
+	const rg_codec_type *t;
+	rg_codec_params prm;
+	rg_decoder *dec;
+	rg_resampler *rs;
+	unsigned rate, dec_cap, pkt_cap, rs_cap;
+};
+
 struct rg_pipeline {
 	const rg_codec_type *in_t, *out_t;
 	rg_codec_params in_p, out_p;
@@ -45,6 +55,12 @@ struct rg_pipeline {
 	uint8_t *enc_buf;   /* nframes x RG_ENC_MAX_FRAME */
 	rg_frame frames[MAX_OUT_FRAMES];
 
+	/* rg_pipeline_add_input: every input codec; [cur] is the one in the fields above (they are
+	   the truth for it; its entry here is updated when another is put in use) */
+	struct pipe_input inputs[RG_PIPELINE_MAX_INPUTS];
+	unsigned n_inputs, cur;
+	unsigned dec_buf_cap, rs_buf_cap; /* per channel, the largest any input needs */
+
 	rg_pipeline_tap_fn *tap; /* sees every PCM chunk entering the FIFO */
 	void *tap_arg;
 
@@ -65,6 +81,12 @@ void rg_pipeline_free(rg_pipeline *p)
 {
 	if (!p)
 		return;
+	for (unsigned i = 0; i < p->n_inputs; i++) {
+		if (i == p->cur)
+			continue;   /* its decoder and resampler are p->dec and p->rs */
+		rg_dec_free(p->inputs[i].dec);
+		rg_resampler_free(p->inputs[i].rs);
+	}
 	rg_dec_free(p->dec);
 	rg_enc_free(p->enc);
 	rg_resampler_free(p->rs);
@@ -148,6 +170,8 @@ int rg_pipeline_new(rg_pipeline **out, const rg_codec_type *in_t, const rg_codec
 	p->fifo_reserve = p->out_rate / 1000 * (RG_PIPELINE_MAX_PACKET_MS + RG_PIPELINE_MAX_PLC_MS);
 	/* + out_ptime: what pull leaves behind; + RG_PIPELINE_BACKLOG_MS: pushes before a pull */
 	p->fifo_cap = p->fifo_reserve + p->out_rate / 1000 * (p->ptime + RG_PIPELINE_BACKLOG_MS);
+	p->dec_buf_cap = p->dec_cap;
+	p->rs_buf_cap = p->rs_cap;
 	p->dec_buf = calloc((size_t)p->dec_cap * p->C, sizeof(int16_t));
 	p->rs_buf = p->rs ? calloc((size_t)p->rs_cap * p->C, sizeof(int16_t)) : NULL;
 	p->fifo = calloc((size_t)p->fifo_cap * p->C, sizeof(int16_t));
@@ -158,11 +182,103 @@ int rg_pipeline_new(rg_pipeline **out, const rg_codec_type *in_t, const rg_codec
 		err = -ENOMEM;
 		goto out;
 	}
+	p->n_inputs = 1;
+	p->cur = 0;
+	p->inputs[0] = (struct pipe_input){ .t = in_t, .prm = p->in_p };
 	*out = p;
 	p = NULL;
 out:
 	rg_pipeline_free(p);
 	return err;
+}
+
+/* a mono sample buffer of *cap samples to at least want (its content need not be kept) */
+static int grow(int16_t **buf, unsigned *cap, unsigned want)
+{
+	if (want <= *cap)
+		return 0;
+	int16_t *b = calloc(want, sizeof(int16_t));
+	if (!b)
+		return -ENOMEM;
+	free(*buf);
+	*buf = b;
+	*cap = want;
+	return 0;
+}
+
+int rg_pipeline_add_input(rg_pipeline *p, const rg_codec_type *t, const rg_codec_params *prm)
+{
+	if (!p || !t)
+		return -EINVAL;
+	if (!usable(t) || p->C != 1)
+		return -ENOTSUP;
+	if (p->n_inputs >= RG_PIPELINE_MAX_INPUTS)
+		return -ENOSPC;
+	struct pipe_input in = { .t = t };
+	if (prm)
+		in.prm = *prm;
+	else
+		rg_codec_params_default(t, &in.prm);
+	/* the rate that carries its content, at most the encoder's (see rg_pipeline_new) */
+	unsigned content = t->pcm_rate ? t->pcm_rate : round_rate(in.prm.opus.sprop_maxcapturerate);
+	in.rate = t->pcm_rate ? t->pcm_rate : round_rate(min_u(content, p->out_rate));
+	unsigned longest_ms = RG_PIPELINE_MAX_PLC_MS > RG_PIPELINE_MAX_PACKET_MS ? RG_PIPELINE_MAX_PLC_MS
+										    : RG_PIPELINE_MAX_PACKET_MS;
+	in.dec_cap = in.rate / 1000 * longest_ms;
+	in.pkt_cap = in.rate / 1000 * RG_PIPELINE_MAX_PACKET_MS;
+	int err = rg_dec_new(&in.dec, t, &in.prm, in.rate, 1);
+	if (err)
+		return err;
+	if (in.rate != p->out_rate && (err = rg_resampler_new(&in.rs, in.rate, p->out_rate, 1))) {
+		rg_dec_free(in.dec);
+		return err;
+	}
+	in.rs_cap = in.rs ? rg_resampler_out_max(in.rs, in.dec_cap) : 0;
+	/* the shared buffers grow to what it needs (now, not when a payload comes) */
+	if (grow(&p->dec_buf, &p->dec_buf_cap, in.dec_cap) < 0 || grow(&p->rs_buf, &p->rs_buf_cap, in.rs_cap) < 0)
+		goto nomem;
+	p->inputs[p->n_inputs] = in;
+	return (int)p->n_inputs++;
+nomem:
+	rg_dec_free(in.dec);
+	rg_resampler_free(in.rs);
+	return -ENOMEM;
+}
+
+unsigned rg_pipeline_input_rate(const rg_pipeline *p, unsigned idx)
+{
+	if (!p || idx >= p->n_inputs)
+		return 0;
+	return idx == p->cur ? p->in_rate : p->inputs[idx].rate;
+}
+
+int rg_pipeline_use_input(rg_pipeline *p, unsigned idx)
+{
+	if (!p || idx >= p->n_inputs)
+		return -EINVAL;
+	if (idx == p->cur)
+		return 0;
+	struct pipe_input *o = &p->inputs[p->cur], *n = &p->inputs[idx];
+	*o = (struct pipe_input){ .t = p->in_t, .prm = p->in_p, .dec = p->dec, .rs = p->rs, .rate = p->in_rate,
+				  .dec_cap = p->dec_cap, .pkt_cap = p->pkt_cap, .rs_cap = p->rs_cap };
+	p->in_t = n->t;
+	p->in_p = n->prm;
+	p->dec = n->dec;
+	p->rs = n->rs;
+	p->in_rate = n->rate;
+	p->dec_cap = n->dec_cap;
+	p->pkt_cap = n->pkt_cap;
+	p->rs_cap = n->rs_cap;
+	n->dec = NULL;   /* now p->dec: freed as such */
+	n->rs = NULL;
+	p->cur = idx;
+	/* its timestamps have nothing to do with the other codec's (another clock, maybe): as a new
+	   source, the next payload is neither a gap nor late; the output goes on seamlessly */
+	p->have_ts = false;
+	p->filled = false;
+	p->cn = false;
+	p->st.input_switches++;
+	return 0;
 }
 
 static int fifo_write(rg_pipeline *p, const int16_t *pcm, unsigned n)
@@ -503,5 +619,7 @@ void rg_pipeline_get_info(const rg_pipeline *p, rg_pipeline_info *out)
 		.out_ptime = p->ptime,
 		.out_frame_ms = p->frame_ms,
 		.resampling = p->rs != NULL,
+		.input = p->cur,
+		.n_inputs = p->n_inputs,
 	};
 }

@@ -360,6 +360,7 @@ typedef struct rg_pipeline rg_pipeline;
 #define RG_PIPELINE_MAX_PLC_MS 200
 #define RG_PIPELINE_MAX_PACKET_MS 120
 #define RG_PIPELINE_BACKLOG_MS 200 /* audio that may wait in the FIFO before push refuses */
+#define RG_PIPELINE_MAX_INPUTS 8   /* input codecs of one pipeline (rg_pipeline_add_input) */
 
 typedef struct rg_pipeline_stats {
 	uint64_t packets_in;       /* payloads accepted by push */
@@ -374,15 +375,17 @@ typedef struct rg_pipeline_stats {
 	uint64_t samples_filled;   /* made by rg_pipeline_fill, same unit */
 	uint64_t cn_payloads;      /* RFC 3389 payloads taken by rg_pipeline_push_cn */
 	uint64_t new_sources;      /* rg_pipeline_new_source calls */
+	uint64_t input_switches;   /* rg_pipeline_use_input changes of the input codec */
 } rg_pipeline_stats;
 
 typedef struct rg_pipeline_info {
-	unsigned in_pcm_rate;  /* decoder rate */
+	unsigned in_pcm_rate;  /* decoder rate (of the input in use) */
 	unsigned out_pcm_rate; /* encoder rate */
 	unsigned channels;
 	unsigned out_ptime;    /* ms */
 	unsigned out_frame_ms; /* encoder frame duration; out_ptime / out_frame_ms frames a packet */
-	bool resampling;
+	bool resampling;       /* of the input in use */
+	unsigned input, n_inputs;   /* the input codec in use (0: rg_pipeline_new's), how many */
 } rg_pipeline_info;
 
 /* out_ptime_ms: 0 = out_p->ptime or 20. It must be a multiple of an encoder frame duration of
@@ -392,6 +395,19 @@ typedef struct rg_pipeline_info {
 int rg_pipeline_new(rg_pipeline **out, const rg_codec_type *in_t, const rg_codec_params *in_p,
 		    const rg_codec_type *out_t, const rg_codec_params *out_p, unsigned out_ptime_ms);
 void rg_pipeline_free(rg_pipeline *p);
+/* Another input codec for the same output: a sender may switch between the codecs it negotiated
+ * (RFC 3264 5.1). Its decoder and the resampler from its PCM rate to the encoder's (chosen at
+ * creation, from the first input) are made now, so switching later allocates nothing. Mono
+ * pipelines only. The input's index (rg_pipeline_new's codec is 0), or -ENOTSUP (event type,
+ * missing library, stereo pipeline), -ENOSPC (RG_PIPELINE_MAX_INPUTS), -ENOMEM. */
+int rg_pipeline_add_input(rg_pipeline *p, const rg_codec_type *t, const rg_codec_params *prm);
+/* Decode the following payloads (push, push_pcm, fill, push_cn timing) as input idx. Its
+ * timestamps are its own (another clock, maybe): as after rg_pipeline_new_source, the next
+ * payload is neither a gap nor late, and the output stream (encoder, FIFO, timestamps) goes on
+ * seamlessly. 0, or -EINVAL for an index add_input did not return. */
+int rg_pipeline_use_input(rg_pipeline *p, unsigned idx);
+/* The decoder PCM rate of input idx (0 for an index add_input did not return). */
+unsigned rg_pipeline_input_rate(const rg_pipeline *p, unsigned idx);
 /* One input RTP payload with its RTP timestamp. 0, or -EINVAL malformed (counted, nothing
  * decoded: the next packet conceals the gap), -EALREADY late, -EMSGSIZE more than
  * RG_PIPELINE_MAX_PACKET_MS of audio, -ENOBUFS FIFO full: more than RG_PIPELINE_BACKLOG_MS of

@@ -58,6 +58,7 @@ static void clear_xc_info(rg_media_codecs *mc)
 	rg_cn_codec_free(mc->xc_from);
 	rg_cn_codec_free(mc->xc_to);
 	mc->xc_from = mc->xc_to = NULL;
+	set_list(&mc->xc_also, NULL);
 	mc->xc_ptime = 0;
 }
 
@@ -834,6 +835,54 @@ static rg_transcoder *make_xc(rg_media_codecs *mi, const rg_cn_codec *in, const 
 	return xc;
 }
 
+static bool is_audio(const rg_cn_codec *c)
+{
+	return !c->event && g_ascii_strcasecmp(c->name, "CN") != 0;
+}
+
+/* codec c (payload type c->pt) of the party of mi: decoded by mi's transcoder as well */
+static bool add_input(rg_media_codecs *mi, const rg_cn_codec *c, GPtrArray *sets, ng_req *r, unsigned idx,
+		      const char *cid)
+{
+	const rg_codec_type *t = type_of(c);
+	const char *err = "codec not supported for transcoding";
+	if (t && !(t->flags & RG_CODEC_F_EVENT)) {
+		char *f = xc_fmtp(c, t, set_for(sets, c), false, r, idx);
+		err = rg_transcoder_add_input(mi->xc, t, f, c->pt);
+		g_free(f);
+	}
+	if (err) {
+		rg_clog(RG_LOG_INFO, cid, "media %u: %s/%u (PT %d): %s; not taken from its sender", idx, c->name,
+			c->rate, c->pt, err);
+		return false;
+	}
+	if (!mi->xc_also)
+		mi->xc_also = cn_list_new();
+	g_ptr_array_add(mi->xc_also, cn_copy(c));
+	return true;
+}
+
+/* A party may send any codec of the answer (RFC 3264 5.1), not only the first. The answerer's
+ * other answered codecs are decoded by its transcoder as well. With offerer_too the offerer is
+ * answered with its transcoded codec O first and then the codecs both sides have (as rtpengine
+ * does), which its transcoder decodes too (toward the answerer's codec A: one output stream,
+ * one codec; rtpengine relays those instead). */
+static void other_inputs(rg_media_codecs *ca, rg_media_codecs *co, const rg_cn_codec *O, const rg_cn_codec *A,
+			 bool offerer_too, ng_req *r, unsigned idx, const char *cid)
+{
+	for (guint i = 0; ca->xc && i < ca->own->len; i++) {
+		rg_cn_codec *c = ca->own->pdata[i];
+		if (c != A && is_audio(c))
+			add_input(ca, c, co->set, r, idx, cid);
+	}
+	for (guint i = 0; offerer_too && co->xc && i < co->own->len; i++) {
+		rg_cn_codec *c = co->own->pdata[i];
+		if (c != O && is_audio(c) && !same_codec(c, O) && find_same(ca->own, c) &&
+		    add_input(co, c, co->set, r, idx, cid))
+			g_ptr_array_add(co->sent, cn_copy(c));
+	}
+}
+
 /* telephone-event at each side's codec clock rate (O the offerer's codec, A the answerer's):
  * relayed (remapped) by a transcoder when both have it; when one side lacks it, its events
  * become in-band tones toward it and the in-band tones it sends are detected and sent to the
@@ -871,9 +920,11 @@ static void setup_cn(rg_media_codecs *ca, rg_media_codecs *co, const rg_cn_codec
 		rg_transcoder_set_cn(ca->xc, acn ? acn->pt : -1);
 }
 
-/* Transcode between the offerer's codec O and the answerer's A, both directions. */
+/* Transcode between the offerer's codec O and the answerer's A, both directions; common: the
+ * offerer's answer lists the codecs both sides have after O (not when O was kept by accept,
+ * consume or always-transcode: rtpengine answers O alone then). */
 static bool transcode(rg_media *ma, rg_media_codecs *ca, rg_media_codecs *co, rg_cn_codec *O, rg_cn_codec *A,
-		      ng_req *r, const char *cid)
+		      bool common, ng_req *r, const char *cid)
 {
 	const char *err = NULL;
 	unsigned idx = ma->index;
@@ -897,10 +948,19 @@ static bool transcode(rg_media *ma, rg_media_codecs *ca, rg_media_codecs *co, rg
 	}
 	co->sent = cn_list_new();
 	g_ptr_array_add(co->sent, cn_copy(O));
+	other_inputs(ca, co, O, A, common, r, idx, cid);
 	setup_events(ca, co, O, A, true);
 	setup_cn(ca, co, O, A, true);
 	rg_clog(RG_LOG_INFO, cid, "media %u: transcoding %s/%u (PT %d, offerer, %u ms) <-> %s/%u (PT %d, answerer, %u ms)",
 		idx, O->name, O->rate, O->pt, ca->xc_ptime, A->name, A->rate, A->pt, co->xc_ptime);
+	for (int side = 0; side < 2; side++) {
+		GPtrArray *also = side ? ca->xc_also : co->xc_also;
+		for (guint i = 0; also && i < also->len; i++) {
+			const rg_cn_codec *c = also->pdata[i];
+			rg_clog(RG_LOG_INFO, cid, "media %u: %s's %s/%u (PT %d) transcoded too", idx,
+				side ? "answerer" : "offerer", c->name, c->rate, c->pt);
+		}
+	}
 	return true;
 }
 
@@ -969,6 +1029,7 @@ static void repacketize(rg_media *ma, rg_media_codecs *ca, rg_media_codecs *co, 
 		set_list(&co->sent, cn_list_new());
 		g_ptr_array_add(co->sent, cn_copy(oc));
 	}
+	other_inputs(ca, co, oc, A, false, r, idx, cid);
 	setup_events(ca, co, oc, A, co->xc != NULL);
 	setup_cn(ca, co, oc, A, co->xc != NULL);
 	if (co->xc || ca->xc)
@@ -1024,11 +1085,11 @@ static void decide(rg_media *ma, rg_media_codecs *ca, rg_media_codecs *co, sdp_m
 		if (!O)
 			ng_warn(r, "media %u: no codec of the offerer to transcode %s to", ma->index, A->name);
 		else
-			transcode(ma, ca, co, O, A, r, cid);
+			transcode(ma, ca, co, O, A, true, r, cid);
 		goto out;
 	}
 	rg_cn_codec *O = accepted_choice(ca, co, r);
-	if (O && !find_same(ca->own, O) && transcode(ma, ca, co, O, A, r, cid))
+	if (O && !find_same(ca->own, O) && transcode(ma, ca, co, O, A, false, r, cid))
 		goto out;
 	/* relay: the offerer gets the answer without codecs it never offered */
 	if (ca->ops && ca->sent) {

@@ -48,6 +48,7 @@ typedef struct rg_media_codecs {
 	struct rg_transcoder *xc;  /* RTP received from this party is transcoded toward the peer */
 	/* what xc does, for query: codec received from this party, codec sent to the peer, ptime */
 	rg_cn_codec *xc_from, *xc_to;
+	GPtrArray *xc_also;  /* rg_cn_codec*: the party's other codecs xc decodes too, or NULL */
 	unsigned xc_ptime;
 } rg_media_codecs;
 

@@ -95,6 +95,18 @@ static void codecs(be_buf *b, const rg_media *m)
 	be_kv_int(b, "from payload type", mc->xc_from->pt);
 	be_kv_cstr(b, "to", rg_cn_codec_str(mc->xc_to, s, sizeof(s)));
 	be_kv_int(b, "to payload type", mc->xc_to->pt);
+	if (mc->xc_also) {
+		/* the party's other codecs, transcoded too when it switches to them */
+		be_key(b, "also from");
+		be_list_open(b);
+		for (guint i = 0; i < mc->xc_also->len; i++) {
+			const rg_cn_codec *k = mc->xc_also->pdata[i];
+			char e[112];
+			snprintf(e, sizeof(e), "%s (payload type %d)", rg_cn_codec_str(k, s, sizeof(s)), k->pt);
+			be_cstr(b, e);
+		}
+		be_close(b);
+	}
 	be_kv_int(b, "ptime", mc->xc_ptime);
 	be_kv_int(b, "SSRC", st.ssrc);
 	be_kv_int(b, "packets in", (int64_t)st.packets_in);
@@ -107,6 +119,7 @@ static void codecs(be_buf *b, const rg_media *m)
 	be_kv_int(b, "DTX frames not sent", (int64_t)st.dtx_out);
 	be_kv_int(b, "SSRC changes", (int64_t)st.ssrc_changes);
 	be_kv_int(b, "timestamp jumps", (int64_t)st.ts_jumps);
+	be_kv_int(b, "codec switches", (int64_t)st.codec_switches);
 	be_close(b);
 }
 

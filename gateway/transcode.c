@@ -21,14 +21,27 @@
 #define EVENT_HOLD_US 120000       /* an RFC 4733 event keeps the input "alive" this long */
 #define DTX_RECENT_US 2000000      /* a sender that paused within this is in DTX: short hold */
 #define DTX_SHORT_HOLD_US 10000
+#define TONE_MAX_MS 200            /* tone made per event packet, at most */
 
 /* Gap filling (configured once at start-up, rg_transcode_configure) */
 static int64_t dtx_delay_us = 50000, max_dtx_us = 0;
 
+/* One codec the sender may send (RFC 3264 5.1: any of those it negotiated), decoded by the
+ * pipeline's input of the same index. */
+struct xc_input {
+	int pt;
+	unsigned clock;              /* RTP clock */
+	unsigned pcm_rate;           /* its decoder's rate in the pipeline */
+	rg_resampler *tone_rs;       /* 8 kHz DTMF tones -> pcm_rate; NULL when that is 8 kHz or no tones */
+};
+
 struct rg_transcoder {
 	rg_pipeline *pipe;
-	int in_pt;
-	int cn_in_pt;                /* RFC 3389 CN of the sender (its clock = in_clock), -1 none */
+	struct xc_input in[RG_PIPELINE_MAX_INPUTS];
+	unsigned n_in, cur;          /* inputs; the one in use (its clock is in_clock) */
+	uint64_t codec_switches;
+	int cn_in_pt;                /* RFC 3389 CN of the sender (clock cn_clock), -1 none */
+	unsigned cn_clock;
 	uint8_t out_pt;
 	uint32_t ssrc, ts, last_inc;
 	uint16_t seq;
@@ -44,8 +57,8 @@ struct rg_transcoder {
 	unsigned in_clock, out_clock;   /* RTP clock rates of the two codecs */
 	/* RFC 4733 in, receiver without telephone-event: the events become tones in the audio */
 	struct rg_dtmf_gen *tone_gen;
-	rg_resampler *tone_rs;       /* 8 kHz tones -> the decoder's rate; NULL when that is 8 kHz */
-	int16_t *tone8, *tone_pcm;   /* TONE_MAX_MS of PCM at 8 kHz / at the decoder's rate */
+	rg_resampler *tone_rs;       /* the input in use's (xc_input.tone_rs) */
+	int16_t *tone8, *tone_pcm;   /* TONE_MAX_MS of PCM at 8 kHz / at the largest decoder rate */
 	unsigned tone_pcm_cap;
 	bool tone_active, tone_ended;
 	uint32_t tone_ts, tone_ended_ts;   /* event start (input clock) */
@@ -69,8 +82,9 @@ struct rg_transcoder {
 		uint32_t jitter16;                 /* jitter x 16, input clock units */
 		uint32_t lsr;                      /* middle 32 bits of the NTP time of its last SR */
 		int64_t lsr_at_us;                 /* when that SR arrived (monotonic) */
+		bool retransit;                    /* the input clock changed: transit measured anew */
 	} rx;
-	/* jitter buffer (audio of in_pt only): in-order packets go straight through; one that comes
+	/* jitter buffer (audio and CN of the sender): in-order packets go straight through; one that comes
 	 * early (a gap before it) waits until the gap is filled or its wait exceeds the target,
 	 * which follows the measured jitter (3 x, 0..JB_MAX_MS). No timer: waiting packets are
 	 * looked at when the next one arrives. */
@@ -134,7 +148,10 @@ rg_transcoder *rg_transcoder_new(const rg_codec_type *in_t, const char *in_fmtp,
 		*err = e == -ENOTSUP ? "codec not supported for transcoding" : "cannot set up transcoding";
 		return NULL;
 	}
-	xc->in_pt = in_pt;
+	rg_pipeline_info pi;
+	rg_pipeline_get_info(xc->pipe, &pi);
+	xc->in[0] = (struct xc_input){ .pt = in_pt, .clock = in_t->rate, .pcm_rate = pi.in_pcm_rate };
+	xc->n_in = 1;
 	xc->cn_in_pt = -1;
 	xc->in_clock = in_t->rate;
 	xc->out_clock = out_t->rate;
@@ -144,8 +161,6 @@ rg_transcoder *rg_transcoder_new(const rg_codec_type *in_t, const char *in_fmtp,
 	xc->seq = (uint16_t)g_random_int();
 	xc->ts = g_random_int();
 	xc->out_dtx = (out_t->flags & RG_CODEC_F_OPUS) && op.opus.usedtx;
-	rg_pipeline_info pi;
-	rg_pipeline_get_info(xc->pipe, &pi);
 	xc->fill_step_ms = pi.out_ptime;
 	xc->fill_units = (uint32_t)((uint64_t)pi.out_ptime * xc->in_clock / 1000);
 	return xc;
@@ -157,16 +172,54 @@ void rg_transcode_configure(unsigned dtx_delay_ms, unsigned max_dtx_s)
 	max_dtx_us = (int64_t)max_dtx_s * 1000000;
 }
 
+static int tone_rs_for(rg_transcoder *xc, struct xc_input *in)
+{
+	if (in->pcm_rate == 8000 || in->tone_rs)
+		return 0;
+	int e = rg_resampler_new(&in->tone_rs, 8000, in->pcm_rate, 1);
+	if (e < 0)
+		return e;
+	unsigned cap = rg_resampler_out_max(in->tone_rs, 8 * TONE_MAX_MS);
+	if (cap > xc->tone_pcm_cap) {
+		g_free(xc->tone_pcm);
+		xc->tone_pcm = g_new(int16_t, cap);
+		xc->tone_pcm_cap = cap;
+	}
+	return 0;
+}
+
+const char *rg_transcoder_add_input(rg_transcoder *xc, const rg_codec_type *t, const char *fmtp, int pt)
+{
+	for (unsigned i = 0; i < xc->n_in; i++)
+		if (xc->in[i].pt == pt)
+			return "payload type already taken";
+	rg_codec_params prm;
+	if (rg_codec_params_parse(t, fmtp, &prm) < 0)
+		rg_codec_params_default(t, &prm);
+	int idx = rg_pipeline_add_input(xc->pipe, t, &prm);
+	if (idx < 0)
+		return idx == -ENOSPC ? "too many codecs" : "codec not supported for transcoding";
+	g_assert((unsigned)idx == xc->n_in);
+	struct xc_input *in = &xc->in[xc->n_in++];
+	*in = (struct xc_input){ .pt = pt, .clock = t->rate,
+				 .pcm_rate = rg_pipeline_input_rate(xc->pipe, (unsigned)idx) };
+	if (xc->tone_gen && tone_rs_for(xc, in) < 0)
+		return "cannot set up DTMF tones";
+	return NULL;
+}
+
 void rg_transcoder_set_cn(rg_transcoder *xc, int cn_pt)
 {
 	xc->cn_in_pt = cn_pt;
+	xc->cn_clock = xc->in[0].clock;
 }
 
 static void destroy(rg_transcoder *xc)
 {
 	rg_pipeline_free(xc->pipe);
 	rg_dtmf_gen_free(xc->tone_gen);
-	rg_resampler_free(xc->tone_rs);
+	for (unsigned i = 0; i < xc->n_in; i++)
+		rg_resampler_free(xc->in[i].tone_rs);
 	g_free(xc->tone8);
 	g_free(xc->tone_pcm);
 	rg_dtmf_det_free(xc->det);
@@ -201,6 +254,11 @@ void rg_transcoder_continue(rg_transcoder *xc, const rg_transcoder *old)
 static void rx_account(rg_transcoder *xc, const rtp_info *ri, int64_t now_us)
 {
 	int64_t arrival = now_us * (int64_t)xc->in_clock / 1000000;
+	if (xc->rx.init && xc->rx.retransit) {
+		/* another codec of the same source, another clock: only the transit starts anew */
+		xc->rx.retransit = false;
+		xc->rx.transit = arrival - ri->ts;
+	}
 	if (!xc->rx.init || ri->ssrc != xc->rx.ssrc) {
 		memset(&xc->rx, 0, offsetof(typeof(xc->rx), lsr));   /* a new source; its SR info stays */
 		xc->rx.init = true;
@@ -232,8 +290,6 @@ static void put24(uint8_t *p, uint32_t v)
 	p[1] = (v >> 8) & 0xff;
 	p[2] = v & 0xff;
 }
-
-#define TONE_MAX_MS 200    /* tone made per event packet, at most */
 
 static void det_digit(const struct rg_dtmf_tone *t, void *arg)
 {
@@ -280,14 +336,15 @@ void rg_transcoder_set_events(rg_transcoder *xc, int in_pt, unsigned in_rate, in
 	if (in_pt >= 0 && out_pt < 0 && pi.channels == 1 && !xc->tone_gen) {
 		if (rg_dtmf_gen_new(&xc->tone_gen, -10, 2) < 0)
 			return;
-		if (pi.in_pcm_rate != 8000 && rg_resampler_new(&xc->tone_rs, 8000, pi.in_pcm_rate, 1) < 0) {
-			rg_dtmf_gen_free(xc->tone_gen);
-			xc->tone_gen = NULL;
-			return;
+		for (unsigned i = 0; i < xc->n_in; i++) {
+			if (tone_rs_for(xc, &xc->in[i]) < 0) {
+				rg_dtmf_gen_free(xc->tone_gen);
+				xc->tone_gen = NULL;
+				return;
+			}
 		}
+		xc->tone_rs = xc->in[xc->cur].tone_rs;
 		xc->tone8 = g_new(int16_t, 8 * TONE_MAX_MS);
-		xc->tone_pcm_cap = xc->tone_rs ? rg_resampler_out_max(xc->tone_rs, 8 * TONE_MAX_MS) : 0;
-		xc->tone_pcm = xc->tone_rs ? g_new(int16_t, xc->tone_pcm_cap) : NULL;
 	} else if (in_pt < 0 && out_pt >= 0 && pi.channels == 1 && !xc->det) {
 		if (rg_dtmf_det_new(&xc->det, NULL, det_digit, xc) < 0)
 			return;
@@ -811,6 +868,36 @@ static int timer(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now)
 	return ms_until(xc->fill_pos_us + step, now);
 }
 
+static int input_of(const rg_transcoder *xc, unsigned pt)
+{
+	for (unsigned i = 0; i < xc->n_in; i++)
+		if (xc->in[i].pt == (int)pt)
+			return (int)i;
+	return -1;
+}
+
+/* The sender switched to another of its codecs: what still waits in the jitter buffer goes out
+ * with the old one, the pipeline decodes the new one from its next payload on (its timestamps are
+ * its own, the output stream goes on), and what counts in the input clock follows the new clock. */
+static void switch_input(rg_transcoder *xc, unsigned idx)
+{
+	while (xc->jb_held)
+		jb_skip_gap(xc);
+	unsigned old_clock = xc->in_clock;
+	rg_pipeline_use_input(xc->pipe, idx);
+	xc->cur = idx;
+	xc->in_clock = xc->in[idx].clock;
+	xc->fill_units = (uint32_t)((uint64_t)xc->fill_step_ms * xc->in_clock / 1000);
+	xc->tone_rs = xc->in[idx].tone_rs;
+	xc->tone_active = false;   /* an event's timestamps were the old clock's */
+	xc->ref_set = false;
+	if (old_clock != xc->in_clock) {
+		xc->rx.retransit = true;
+		xc->rx.jitter16 = (uint32_t)((uint64_t)xc->rx.jitter16 * xc->in_clock / old_clock);
+	}
+	xc->codec_switches++;
+}
+
 int rg_transcoder_tick(rg_transcoder *xc, rg_worker *w)
 {
 	rg_call *c = xc->call;
@@ -843,7 +930,9 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 	if (xc->ev_in_pt >= 0 && (int)ri->pt == xc->ev_in_pt) {
 		jb_skip_seq(xc, ri->seq);
 		note_event(xc, now);
-		if (xc->tone_gen) {
+		if (xc->tone_gen && xc->in_clock != xc->ev_in_rate) {
+			xc->dropped++;   /* the sender's codec now has another clock than its events */
+		} else if (xc->tone_gen) {
 			event_to_tone(xc, pkt, ri);
 			drain(w, m, xc);
 		} else if (xc->ev_out_pt >= 0) {
@@ -854,10 +943,13 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 		return;
 	}
 	bool cn = xc->cn_in_pt >= 0 && (int)ri->pt == xc->cn_in_pt;
-	if ((int)ri->pt != xc->in_pt && !cn) {
-		xc->dropped++;   /* a codec we do not transcode */
+	int in = cn ? (int)xc->cur : input_of(xc, ri->pt);
+	if (in < 0 || (cn && xc->in_clock != xc->cn_clock)) {
+		xc->dropped++;   /* a codec we do not transcode (or CN of another codec's clock) */
 		return;
 	}
+	if ((unsigned)in != xc->cur)
+		switch_input(xc, (unsigned)in);
 	if (xc->tone_active) {
 		/* audio during an event is replaced by the tone; an event whose end never came is over
 		 * once the audio is half a second past it (RFC 4733 2.5.2 soft state) */
@@ -924,4 +1016,5 @@ void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out)
 	out->dtx_out = xc->dtx_out;
 	out->ssrc_changes = xc->ssrc_changes;
 	out->ts_jumps = xc->ts_jumps;
+	out->codec_switches = xc->codec_switches;
 }

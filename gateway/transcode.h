@@ -18,13 +18,18 @@
 
 typedef struct rg_transcoder rg_transcoder;
 
-/* in_pt: the payload type the sender uses for in_t (other payload types are dropped); out_pt
+/* in_pt: the payload type the sender uses for in_t (others are dropped unless added by
+ * rg_transcoder_add_input); out_pt
  * what the receiver expects for out_t. fmtp strings may be NULL. out_ptime 0 = from out_fmtp or
  * 20 ms. NULL with *err on failure. */
 rg_transcoder *rg_transcoder_new(const rg_codec_type *in_t, const char *in_fmtp, int in_pt,
 				 const rg_codec_type *out_t, const char *out_fmtp, int out_pt,
 				 unsigned out_ptime, const char **err);
 void rg_transcoder_free(rg_transcoder *xc);
+/* Another codec the sender may send (RFC 3264 5.1: any it negotiated; rtp_pt its payload type),
+ * transcoded into the same output stream: its decoder is made now, switching to it when its
+ * packets come allocates nothing. NULL, or why not. */
+const char *rg_transcoder_add_input(rg_transcoder *xc, const rg_codec_type *t, const char *fmtp, int rtp_pt);
 /* A re-negotiated transcoder goes on with the output stream of the one it replaces (same SSRC,
  * sequence numbers and timestamps continue). */
 void rg_transcoder_continue(rg_transcoder *xc, const rg_transcoder *old);
@@ -77,6 +82,7 @@ typedef struct rg_transcoder_stats {
 	uint64_t dtx_out;            /* Opus DTX frames not sent (receiver said usedtx=1) */
 	uint64_t ssrc_changes;       /* the sender's SSRC changed (a new source, taken seamlessly) */
 	uint64_t ts_jumps;           /* its timestamps jumped > 1 s against real time (taken seamlessly) */
+	uint64_t codec_switches;     /* it switched between its codecs (rg_transcoder_add_input) */
 	uint32_t ssrc;
 } rg_transcoder_stats;
 void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out);

@@ -744,6 +744,105 @@ static void test_cn_fill(void)
 	rg_pipeline_free(p);
 }
 
+/* A sender switching between its negotiated codecs (RFC 3264 5.1): PCMU, G.722, Opus, PCMU again,
+ * each with its own timestamps, into one Opus output. Each segment's tone comes out at its
+ * frequency, the output clock never jumps or stalls, and switching allocates nothing. */
+static void test_switch_input(void)
+{
+	static const struct {
+		const char *rtpmap;
+		double freq;
+		unsigned idx;
+	} seg[] = { {"PCMU/8000", 600, 0}, {"G722/8000", 1000, 1}, {"opus/48000/2", 1400, 2}, {"PCMU/8000", 800, 0} };
+	rg_pipeline *p = new_pipe("PCMU/8000", "opus/48000/2", 20);
+	const rg_codec_type *g722, *opus, *te;
+	g_assert_cmpint(rg_codec_find_rtpmap(&g722, "G722/8000", NULL), ==, 0);
+	g_assert_cmpint(rg_codec_find_rtpmap(&opus, "opus/48000/2", NULL), ==, 0);
+	g_assert_cmpint(rg_codec_find_rtpmap(&te, "telephone-event/8000", NULL), ==, 0);
+	g_assert_cmpint(rg_pipeline_add_input(p, g722, NULL), ==, 1);
+	g_assert_cmpint(rg_pipeline_add_input(p, opus, NULL), ==, 2);
+	g_assert_cmpint(rg_pipeline_add_input(p, te, NULL), ==, -ENOTSUP);
+	g_assert_cmpint(rg_pipeline_use_input(p, 3), ==, -EINVAL);
+	rg_pipeline_info info;
+	rg_pipeline_get_info(p, &info);
+	g_assert_cmpuint(info.out_pcm_rate, ==, 8000);   /* chosen for the first input */
+	g_assert_cmpuint(info.n_inputs, ==, 3);
+	g_assert_cmpuint(rg_pipeline_input_rate(p, 0), ==, 8000);
+	g_assert_cmpuint(rg_pipeline_input_rate(p, 1), ==, 16000);   /* resampled to the encoder's 8 kHz */
+	g_assert_cmpuint(rg_pipeline_input_rate(p, 2), ==, 8000);    /* Opus decodes at 8 kHz directly */
+	g_assert_cmpuint(rg_pipeline_input_rate(p, 3), ==, 0);
+	sink k;
+	sink_init(&k, "opus/48000/2", NULL, 48000 * 2, 1);
+	unsigned packets = 0;
+	uint64_t ts_sum = 0;
+	uint32_t max_inc = 0;
+	size_t seg_start[G_N_ELEMENTS(seg) + 1];
+	unsigned long allocs = 0;   /* by use_input, push and pull */
+	uint32_t ts0[] = { 1000, 0x7ffff000u, 0xfffff000u, 123456 };
+	for (size_t s = 0; s < G_N_ELEMENTS(seg); s++) {
+		source src;
+		source_init(&src, seg[s].rtpmap, NULL, 20);
+		src.ts = ts0[s];
+		seg_start[s] = k.n;
+		unsigned long before = n_allocs;
+		g_assert_cmpint(rg_pipeline_use_input(p, seg[s].idx), ==, 0);
+		allocs += n_allocs - before;
+		rg_pipeline_get_info(p, &info);
+		g_assert_cmpuint(info.input, ==, seg[s].idx);
+		unsigned fs = src.rate / 50;
+		int16_t *pcm = g_new(int16_t, fs * 15);
+		sig_tone(pcm, fs * 15, src.rate, seg[s].freq, -10);
+		for (int i = 0; i < 15; i++, src.ts += src.t->rate / 50) {
+			uint8_t pl[2000];
+			size_t len = source_packet(&src, pcm + i * fs, pl, sizeof(pl));
+			before = n_allocs;
+			g_assert_cmpint(rg_pipeline_push(p, pl, len, src.ts), ==, 0);
+			pull_all(p, &k, &packets, &ts_sum, &max_inc);
+			allocs += n_allocs - before;
+		}
+		g_free(pcm);
+		rg_enc_free(src.enc);
+	}
+	seg_start[G_N_ELEMENTS(seg)] = k.n;
+	g_assert_cmpuint(allocs, ==, 0);
+	g_assert_cmpuint(packets, ==, 60);          /* 20 ms out per 20 ms in, nothing lost */
+	g_assert_cmpuint(ts_sum, ==, 60 * 960);     /* no jump at any switch */
+	g_assert_cmpuint(max_inc, ==, 960);
+	for (size_t s = 0; s < G_N_ELEMENTS(seg); s++) {
+		/* 60 ms margins: the codecs' delays and the switch itself */
+		size_t a = seg_start[s] + 48000 * 60 / 1000, b = seg_start[s + 1] - 48000 * 20 / 1000;
+		double f = sig_zc_freq(k.pcm + a, b - a, 1, 48000);
+		double lvl = sig_level_db(k.pcm + a, b - a, 1);
+		g_test_message("MEASURE input %s: %.1f Hz (sent %.0f) at %.1f dBFS", seg[s].rtpmap, f, seg[s].freq, lvl);
+		g_assert_cmpfloat(fabs(f - seg[s].freq), <, seg[s].freq * 0.03);
+		g_assert_cmpfloat(lvl, >, -16);
+	}
+	rg_pipeline_stats st;
+	rg_pipeline_get_stats(p, &st);
+	g_assert_cmpuint(st.input_switches, ==, 3);
+	g_assert_cmpuint(st.late, ==, 0);
+	g_assert_cmpuint(st.resyncs, ==, 0);
+	g_assert_cmpuint(st.samples_concealed, ==, 0);
+	g_assert_cmpuint(st.decode_errors, ==, 0);
+	sink_free(&k);
+	rg_pipeline_free(p);
+
+	/* stereo pipelines take one input; at most RG_PIPELINE_MAX_INPUTS */
+	const rg_codec_type *ot;
+	rg_codec_params ip, op;
+	g_assert_cmpint(rg_codec_find_rtpmap(&ot, "opus/48000/2", NULL), ==, 0);
+	g_assert_cmpint(rg_codec_params_parse(ot, "sprop-stereo=1", &ip), ==, 0);
+	g_assert_cmpint(rg_codec_params_parse(ot, "stereo=1", &op), ==, 0);
+	g_assert_cmpint(rg_pipeline_new(&p, ot, &ip, ot, &op, 20), ==, 0);
+	g_assert_cmpint(rg_pipeline_add_input(p, g722, NULL), ==, -ENOTSUP);
+	rg_pipeline_free(p);
+	p = new_pipe("PCMA/8000", "PCMU/8000", 20);
+	for (int i = 1; i < RG_PIPELINE_MAX_INPUTS; i++)
+		g_assert_cmpint(rg_pipeline_add_input(p, i % 2 ? g722 : opus, NULL), ==, i);
+	g_assert_cmpint(rg_pipeline_add_input(p, g722, NULL), ==, -ENOSPC);
+	rg_pipeline_free(p);
+}
+
 static void test_opus_dtx(void)
 {
 	/* a WebRTC sender with usedtx=1: 400 ms tone, 1.2 s silence, 400 ms tone; packets the
@@ -884,5 +983,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/pipeline/cn-fill", test_cn_fill);
 	g_test_add_func("/pipeline/opus-dtx", test_opus_dtx);
 	g_test_add_func("/pipeline/amr-dtx", test_amr_dtx);
+	g_test_add_func("/pipeline/switch-input", test_switch_input);
 	return g_test_run();
 }

@@ -51,8 +51,8 @@ typedef struct stream_check {
 	unsigned packets;
 	uint8_t pt;
 	uint32_t ssrc;
-	uint16_t last_seq;
-	uint32_t last_ts;
+	uint16_t last_seq, first_seq;
+	uint32_t last_ts, first_ts;
 	unsigned seq_errors, ts_errors, pt_errors, ssrc_changes, len_errors;
 	size_t want_len;     /* payload length every packet must have, 0 = any */
 	uint64_t payload_bytes;
@@ -86,6 +86,10 @@ static void take(stream_check *sc, rg_decoder *dec, const uint8_t *pkt, ssize_t 
 			sc->ts_errors++;
 		if (ssrc != sc->ssrc)
 			sc->ssrc_changes++;
+	}
+	if (!sc->packets) {
+		sc->first_seq = seq;
+		sc->first_ts = ts;
 	}
 	sc->ssrc = ssrc;
 	sc->last_seq = seq;
@@ -150,9 +154,13 @@ typedef struct media_run {
 	unsigned packets;
 	size_t rx_len;
 	bool relayed;
+	uint16_t seq0;       /* first sequence number sent (0) */
+	uint32_t ts0;        /* first timestamp sent (0 = 1000) */
 	/* results */
 	unsigned got;
 	double avg_len;
+	uint16_t first_seq;  /* of what came back */
+	uint32_t first_ts;
 } media_run;
 
 static void run(int fd, unsigned port, int rx_fd, media_run *mr)
@@ -161,8 +169,8 @@ static void run(int fd, unsigned port, int rx_fd, media_run *mr)
 	g_assert_cmpint(rg_codec_find(&t, mr->tx, mr->tx_rate, 0, NULL), ==, 0);
 	g_assert_cmpint(rg_codec_find(&rt, mr->rx, mr->rx_rate, 0, NULL), ==, 0);
 	unsigned tx_ms = mr->tx_ms ? mr->tx_ms : 20, rx_ms = mr->rx_ms ? mr->rx_ms : 20;
-	unsigned pcm_rate = (t->flags & RG_CODEC_F_OPUS) ? 48000 : 8000;
-	unsigned rx_pcm = (rt->flags & RG_CODEC_F_OPUS) ? 48000 : 8000;
+	unsigned pcm_rate = t->pcm_rate ? t->pcm_rate : 48000;
+	unsigned rx_pcm = rt->pcm_rate ? rt->pcm_rate : 48000;
 	unsigned ts_step = t->rate * tx_ms / 1000, rx_step = rt->rate * rx_ms / 1000;
 	rg_encoder *enc;
 	rg_decoder *dec;
@@ -181,9 +189,10 @@ static void run(int fd, unsigned port, int rx_fd, media_run *mr)
 		g_assert_cmpint(rg_enc_encode(enc, pcm, frame, pkt + 12, sizeof(pkt) - 12, &len), ==, 0);
 		pkt[0] = 0x80;
 		pkt[1] = mr->tx_pt;
-		pkt[2] = (uint8_t)(i >> 8);
-		pkt[3] = (uint8_t)i;
-		uint32_t ts = htonl(1000 + i * ts_step), ss = htonl(ssrc_in);
+		uint16_t seq = (uint16_t)(mr->seq0 + i);
+		pkt[2] = (uint8_t)(seq >> 8);
+		pkt[3] = (uint8_t)seq;
+		uint32_t ts = htonl((mr->ts0 ? mr->ts0 : 1000) + i * ts_step), ss = htonl(ssrc_in);
 		memcpy(pkt + 4, &ts, 4);
 		memcpy(pkt + 8, &ss, 4);
 		send_to(fd, port, pkt, 12 + len);
@@ -193,6 +202,8 @@ static void run(int fd, unsigned port, int rx_fd, media_run *mr)
 	drain(rx_fd, &sc, dec, mr->rx_pt, rx_step, 300);
 	double f = tone_freq(sc.pcm, sc.n_pcm, rx_pcm, rx_pcm / 10);
 	mr->got = sc.packets;
+	mr->first_seq = sc.first_seq;
+	mr->first_ts = sc.first_ts;
 	mr->avg_len = sc.packets ? (double)sc.payload_bytes / sc.packets : 0;
 	g_test_message("%s/%u ms -> %s/%u ms: %u packets out (%.1f octets), tone %.1f Hz", mr->tx, tx_ms, mr->rx,
 		       rx_ms, sc.packets, mr->avg_len, f);
@@ -710,6 +721,80 @@ static void test_accept_consume(void)
 	close(fb);
 }
 
+/* run `first`, then `second` on the same stream: what comes back is one stream (SSRC, sequence
+ * numbers, timestamps advancing by step across the switch) */
+static void switch_run(int fd, unsigned port, int rx_fd, media_run *first, media_run *second, uint32_t step)
+{
+	run(fd, port, rx_fd, first);
+	uint32_t ssrc = last_ssrc, ts = last_ts;
+	uint16_t seq = last_seq;
+	run(fd, port, rx_fd, second);
+	g_assert_cmpuint(last_ssrc, ==, ssrc);
+	g_assert_cmpuint(second->first_seq, ==, (uint16_t)(seq + 1));
+	g_assert_cmpuint(second->first_ts, ==, ts + step);
+}
+
+/* A party may send any codec of the answer (RFC 3264 5.1). A offers Opus, G.722 and PCMA; the
+ * SIP side gets PCMU (added) and G.722 (restored) and answers both. As rtpengine does, A is
+ * answered with Opus and then the codec both have (G.722). B switching from PCMU to G.722 and A
+ * from Opus to G.722 mid-stream: every packet is transcoded into the same output stream (one
+ * SSRC, sequence numbers and timestamps continuing), and each tone comes through. */
+static void test_codec_switch(void)
+{
+	unsigned pa, pb;
+	int fa = udp_bind(&pa), fb = udp_bind(&pb);
+	const char *g722 = "a=rtpmap:9 G722/8000\r\n";
+	g_autofree char *attrs_a = g_strconcat(OPUS_ATTRS, g722, "a=rtpmap:8 PCMA/8000\r\n", NULL);
+	g_autofree char *attrs_b = g_strconcat(PCMU_ATTRS, g722, NULL);
+	g_autofree char *sa = sdp_of(pa, "111 9 8", attrs_a);
+	g_autofree char *to_b = NULL, *to_a = NULL;
+	offer_answer("tsw", sa, "flags", "[codec-mask-all codec-transcode-PCMU codec-transcode-G722", "0 9", attrs_b, pb,
+		     &to_b, &to_a);
+	assert_has(to_b, "PCMA", false);
+	assert_has(to_a, " RTP/AVP 111 9\r\n", true);
+	assert_has(to_a, "a=rtpmap:9 G722/8000\r\n", true);
+	unsigned ga = sdp_port(to_a, 0), gb = sdp_port(to_b, 0);
+	/* B: PCMU, then G.722 (another clock of PCM, its own timestamps) */
+	media_run b1 = { .tx = "PCMU", .tx_rate = 8000, .tx_pt = 0, .hz = 440, .rx = "opus", .rx_rate = 48000,
+			 .rx_pt = 111, .packets = 40 };
+	media_run b2 = { .tx = "G722", .tx_rate = 8000, .tx_pt = 9, .hz = 1000, .rx = "opus", .rx_rate = 48000,
+			 .rx_pt = 111, .packets = 40, .seq0 = 40, .ts0 = 0x40000000 };
+	switch_run(fb, gb, fa, &b1, &b2, 960);
+	/* A: Opus, then G.722, both toward B's PCMU */
+	media_run a1 = { .tx = "opus", .tx_rate = 48000, .tx_pt = 111, .hz = 1000, .rx = "PCMU", .rx_rate = 8000,
+			 .rx_pt = 0, .packets = 40 };
+	media_run a2 = { .tx = "G722", .tx_rate = 8000, .tx_pt = 9, .hz = 440, .rx = "PCMU", .rx_rate = 8000,
+			 .rx_pt = 0, .packets = 40, .seq0 = 40, .ts0 = 77 };
+	switch_run(fa, ga, fb, &a1, &a2, 160);
+	g_autoptr(reply) q = ng("query", "call-id", "tsw", NULL);
+	assert_ok(q);
+	assert_xc(q, "A", "opus/48000/2", "opus/48000/2", "PCMU/8000", 20);
+	assert_xc(q, "B", "PCMU/8000", "PCMU/8000", "opus/48000/2", 20);
+	for (int i = 0; i < 2; i++) {
+		const be_node *x = be_dict_get(q_media(q, i ? "B" : "A", 0), "transcoding");
+		int64_t v = -1;
+		g_assert_true(be_dict_int(x, "codec switches", &v));
+		g_assert_cmpint(v, ==, 1);
+		g_assert_true(be_dict_int(x, "dropped", &v));
+		g_assert_cmpint(v, ==, 0);
+		g_assert_true(has_item(be_dict_get(x, "also from"), "G722/8000 (payload type 9)"));
+	}
+	g_autoptr(reply) d = ng("delete", "call-id", "tsw", NULL);
+
+	/* O kept by accept (always-transcode): rtpengine answers it alone, so do we; B's other
+	   answered codec is still taken from B */
+	g_autofree char *sa2 = sdp_of(pa, "111 0 9", OPUS_ATTRS PCMU_ATTRS "a=rtpmap:9 G722/8000\r\n");
+	g_autofree char *to_b2 = NULL, *to_a2 = NULL;
+	offer_answer("tsw2", sa2, "flags", "[always-transcode", "0 9", attrs_b, pb, &to_b2, &to_a2);
+	assert_has(to_a2, " RTP/AVP 111\r\n", true);
+	media_run c1 = { .tx = "G722", .tx_rate = 8000, .tx_pt = 9, .hz = 1000, .rx = "opus", .rx_rate = 48000,
+			 .rx_pt = 111, .packets = 30 };
+	run(fb, sdp_port(to_b2, 0), fa, &c1);
+	g_autoptr(reply) d2 = ng("delete", "call-id", "tsw2", NULL);
+	close(fa);
+	close(fb);
+}
+
 /* single-codec (an answer flag): the offerer is answered with the first codec and the
  * telephone-event at its rate; in an offer it changes nothing. */
 static void test_single_codec(void)
@@ -914,6 +999,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/transcode/ptime-reverse", test_ptime_reverse);
 	g_test_add_func("/transcode/always-transcode", test_always_transcode);
 	g_test_add_func("/transcode/accept-consume", test_accept_consume);
+	g_test_add_func("/transcode/codec-switch", test_codec_switch);
 	g_test_add_func("/transcode/single-codec", test_single_codec);
 	g_test_add_func("/transcode/codec-set", test_codec_set);
 	g_test_add_func("/transcode/ptime-malformed", test_ptime_malformed);

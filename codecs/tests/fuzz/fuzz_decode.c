@@ -4,7 +4,9 @@
  * Input: octet 0 picks the input type, octet 1 the output type; then records of
  * [len][ts step][len octets of payload]. ts step: low 7 bits x 10 ms of the input clock,
  * bit 7 set = subtract instead (late / backwards). Into the pipeline, a 1-octet payload also
- * goes as RFC 3389 CN, an empty one is a quiet sender's gap (rg_pipeline_fill for the step). */
+ * goes as RFC 3389 CN, an empty one is a quiet sender's gap (rg_pipeline_fill for the step).
+ * The pipeline also decodes the next type in the list as a second input (a sender switching
+ * codecs); a ts step octet of exactly 0x80 switches between the two. */
 #include "rg_codec.h"
 
 #include <errno.h>
@@ -35,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 2 || !n_types)
 		return 0;
 	const rg_codec_type *it = types[data[0] % n_types], *ot = types[data[1] % n_types];
+	const rg_codec_type *it2 = types[(data[0] + 1u) % n_types];
 	data += 2;
 	size -= 2;
 	rg_decoder *d = NULL;
@@ -45,6 +48,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int perr = rg_pipeline_new(&p, it, NULL, ot, NULL, 20);
 	if (perr && perr != -ENOTSUP)
 		abort();
+	int second = -1;
+	unsigned cur = 0;
+	if (p) {
+		second = rg_pipeline_add_input(p, it2, NULL);
+		if (second < 0 && second != -ENOTSUP)
+			abort();
+	}
 	uint32_t ts = 0;
 	uint32_t step = it->rate / 100;
 	while (size >= 2) {
@@ -58,6 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			ts -= (tsb & 0x7f) * step;
 		else
 			ts += (tsb & 0x7f) * step;
+		if (tsb == 0x80 && p && second > 0) {
+			cur = cur ? 0 : (unsigned)second;
+			if (rg_pipeline_use_input(p, cur) != 0)
+				abort();
+		}
 		unsigned got;
 		if (len) {
 			int err = rg_dec_decode(d, data, len, pcm, sizeof(pcm) / sizeof(pcm[0]), &got);
