@@ -120,6 +120,7 @@ static struct {
 	bool srtp;
 	bool transcode;
 	double codec_bench;
+	double codec_bench_pps;
 	bool nss_space;
 	bool json;
 	bool ping_only;
@@ -839,6 +840,60 @@ static double cpu_thread_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* --codec-bench S --codec-bench-pps P: the same codec work, one transcoded packet every 1/P s
+ * (alternately Opus->PCMU and PCMU->Opus, states round-robin), the thread sleeping in between as
+ * a gateway's worker does at that packet rate. Only the codec calls are timed (thread CPU). A CPU
+ * that sleeps between packets finds the codec's code and state colder than a loop does, so the
+ * same work costs more per packet at low rates: this is the bare cost at the load's pace. */
+static void codec_bench_paced(OpusDecoder **dec, OpusEncoder **enc, int ncalls)
+{
+	long packets = (long)(opt.codec_bench * opt.codec_bench_pps);
+	if (packets < 200)
+		packets = 200;
+	uint64_t step = (uint64_t)(1e9 / opt.codec_bench_pps), next = now_ns();
+	double cpu_o2p = 0, cpu_p2o = 0;
+	long n_o2p = 0, n_p2o = 0;
+	int16_t pcm[960];
+	uint8_t out[TC_OPUS_MAX];
+	volatile unsigned sink = 0;
+	for (long k = 0; k < packets; k++) {
+		next += step;
+		struct timespec ts = { .tv_sec = (time_t)(next / 1000000000u), .tv_nsec = (long)(next % 1000000000u) };
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+			;
+		long j = k / 2;
+		int c = (int)(j % ncalls), f = (int)((j / ncalls + c) % TC_FRAMES);
+		double t0 = cpu_thread_s();
+		if (k % 2 == 0) {
+			if (opus_decode(dec[c], tc_opus[f], tc_opus_len[f], pcm, 960, 0) != 160)
+				die("opus_decode at 8 kHz failed");
+			uint8_t u[160];
+			for (int i = 0; i < 160; i++)
+				u[i] = lin2ulaw(pcm[i]);
+			sink += u[k % 160];
+			cpu_o2p += cpu_thread_s() - t0;
+			n_o2p++;
+		} else {
+			for (int i = 0; i < 160; i++)
+				pcm[i] = ulaw2lin(tc_pcmu[f][i]);
+			if (opus_encode(enc[c], pcm, 160, out, sizeof out) <= 0)
+				die("opus_encode failed");
+			cpu_p2o += cpu_thread_s() - t0;
+			n_p2o++;
+		}
+	}
+	/* what reading the thread clock itself adds to each timed packet, taken off */
+	double c0 = cpu_thread_s(), c1 = c0;
+	for (int i = 0; i < 1000; i++)
+		c1 = cpu_thread_s();
+	double clock_us = (c1 - c0) * 1e6 / 1000;
+	double o2p = cpu_o2p * 1e6 / (double)n_o2p - clock_us, p2o = cpu_p2o * 1e6 / (double)n_p2o - clock_us;
+	printf("CODEC label=codec-bench-paced libopus=%s states=%d pace_pps=%.0f packets=%ld opus_to_pcmu_us=%.2f "
+	       "pcmu_to_opus_us=%.2f mean_us_per_pkt=%.2f clock_us=%.2f sink=%u\n",
+	       opus_get_version_string(), ncalls, opt.codec_bench_pps, packets, o2p, p2o, (o2p + p2o) / 2, clock_us,
+	       sink);
+}
+
 /* --codec-bench S: bare libopus + G.711 per transcoded 20 ms packet, one thread, at the settings
  * rtpgate's pipeline uses for Opus<->PCMU (codecs/codec_opus.c, pipeline PCM rate 8 kHz):
  *   Opus->PCMU: opus_decode at 8 kHz mono of the caller's frames, then mu-law encode of 160 samples;
@@ -882,6 +937,10 @@ static void codec_bench(void)
 		    opus_encode(enc[c], pcm, 160, out, sizeof out) < 0)
 			die("opus warm-up failed");
 	}
+	if (opt.codec_bench_pps > 0) {
+		codec_bench_paced(dec, enc, ncalls);
+		goto out;
+	}
 	double t0 = cpu_thread_s();
 	long bytes_out = 0;
 	for (long k = 0; k < frames; k++) {
@@ -913,6 +972,7 @@ static void codec_bench(void)
 	       "pcmu_to_opus_us=%.2f mean_us_per_pkt=%.2f caller_opus_bytes=%.1f gw_opus_bytes=%.1f sink=%u\n",
 	       opus_get_version_string(), ncalls, frames, o2p, p2o, (o2p + p2o) / 2,
 	       (double)in_bytes / TC_FRAMES, (double)bytes_out / (double)frames, sink);
+out:
 	for (int c = 0; c < ncalls; c++) {
 		opus_decoder_destroy(dec[c]);
 		opus_encoder_destroy(enc[c]);
@@ -1668,6 +1728,8 @@ static void usage(void)
 		"                       PCMU; checks PT and size per side; latency by matched counters\n"
 		"  --codec-bench S      no network: time bare libopus + G.711 per transcoded packet at\n"
 		"                       rtpgate's Opus<->PCMU settings (S s of audio, --calls states); prints CODEC\n"
+		"  --codec-bench-pps P  with --codec-bench: one packet every 1/P s for S s, sleeping between\n"
+		"                       (the bare cost at a gateway worker's packet rate)\n"
 		"  --nss-space          with --srtp: let libsrtp2 initialise NSS itself (small tables, one\n"
 		"                       session lock: SRTP cost grows with the number of calls)\n"
 		"  --label TEXT         free-form label copied into the result (e.g. daemon name)\n"
@@ -1697,6 +1759,7 @@ static void parse_args(int argc, char **argv)
 		{ "nss-space", no_argument, NULL, 'N' },
 		{ "transcode", no_argument, NULL, 'T' },
 		{ "codec-bench", required_argument, NULL, 'K' },
+		{ "codec-bench-pps", required_argument, NULL, 'Q' },
 		{ "label", required_argument, NULL, 'l' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "ping", no_argument, NULL, 'g' },
@@ -1734,6 +1797,7 @@ static void parse_args(int argc, char **argv)
 		case 'N': opt.nss_space = true; break;
 		case 'T': opt.transcode = true; break;
 		case 'K': opt.codec_bench = atof(optarg); break;
+		case 'Q': opt.codec_bench_pps = atof(optarg); break;
 		case 'l': snprintf(opt.label, sizeof opt.label, "%s", optarg); break;
 		case 'j': opt.json = true; break;
 		case 'g': opt.ping_only = true; break;
@@ -1747,6 +1811,8 @@ static void parse_args(int argc, char **argv)
 		die("--transcode and --srtp do not combine");
 	if (opt.codec_bench < 0 || opt.codec_bench > 3600)
 		die("--codec-bench must be 0..3600 seconds");
+	if (opt.codec_bench_pps < 0 || opt.codec_bench_pps > 1000000)
+		die("--codec-bench-pps must be 0..1000000");
 	if (!opt.baseline && !opt.codec_bench && (opt.ng_port <= 0 || opt.ng_port > 65535))
 		die("--ng HOST:PORT is required (or --baseline)");
 	if (opt.calls < 1 || opt.calls > 16000)

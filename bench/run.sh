@@ -27,6 +27,7 @@
 #                                  calls saturate a 2-core box with the generator on it)
 #   SKIP_PLAIN=1                   at SRTP loads, skip the plain runs (no plain ratio then)
 #   CODEC_BENCH_S=20               --transcode: seconds of audio per direction in the micro-benchmark
+#   CODEC_PACED_S=5                --transcode: seconds of the paced micro-benchmark after each load
 #   DURATION=20 WARMUP=1 PPS=50 SETUP_RATE=200
 #   RX_COALESCE_US=0               see rg-loadgen --rx-coalesce-us
 #   LOADGEN_ARGS="..."             extra rg-loadgen options (word-split), e.g. --max-lag-ms 0
@@ -75,6 +76,7 @@ function add_(x, b) { return (x == "" || b == "") ? "-" : sprintf("%+.0f", x - b
 	last[d, c] = k
 	if (!(c in seen)) { seen[c] = 1; loads[++nl] = c }
 }
+/^CODEC .*label=codec-bench-paced / { paced[get("states")] = get("mean_us_per_pkt"); next }
 /^CODEC / { cb_line = $0; cb_mean = get("mean_us_per_pkt"); cb_o2p = get("opus_to_pcmu_us"); cb_p2o = get("pcmu_to_opus_us") }
 END {
 	printf "%-14s %6s %7s %8s %10s %8s %9s %9s %8s %8s %9s %8s %8s %s\n", "daemon", "calls", "pps", "fwd pps", "CPU us/pkt", "loss %", \
@@ -120,17 +122,20 @@ END {
 		if (cb_line != "") {
 			printf "bare libopus + G.711 (micro-benchmark, one thread): Opus->PCMU %.1f us, PCMU->Opus %.1f us, mean %.1f us/pkt\n", cb_o2p, cb_p2o, cb_mean
 		}
-		printf "%6s %13s %9s %8s %16s %13s %9s %8s %16s %12s\n", "calls", "rtpgate us", "/bare", "loss %", "p50/p99 +us", \
-			"rtpengine us", "/bare", "loss %", "p50/p99 +us", "gate/engine"
+		print "paced: the same codec work one packet at a time, at the packet rate one worker sees at that load"
+		printf "%6s %13s %9s %7s %7s %8s %16s %13s %9s %7s %8s %16s %12s\n", "calls", "rtpgate us", "/bare", "paced", "/paced", "loss %", "p50/p99 +us", \
+			"rtpengine us", "/bare", "/paced", "loss %", "p50/p99 +us", "gate/engine"
 		for (i = 1; i <= nl; i++) {
 			c = loads[i]; g = last["rtpgate-tc", c]; e = last["rtpengine-tc", c]; b = base[2, c]
 			if (!g && !e) continue
 			gl = g && b ? sprintf("%s/%s", add_(p50[g], p50[b]), add_(p99[g], p99[b])) : "-"
 			el = e && b ? sprintf("%s/%s", add_(p50[e], p50[b]), add_(p99[e], p99[b])) : "-"
-			printf "%6s %13s %9s %8s %16s %13s %9s %8s %16s %12s\n", c, num(g ? cpu[g] : "", "%.1f"), \
-				(g && cb_mean > 0) ? sprintf("%.2f", cpu[g] / cb_mean) : "-", num(g ? loss[g] : "", "%.3f"), gl, \
+			pc = (c in paced) ? paced[c] + 0 : 0
+			printf "%6s %13s %9s %7s %7s %8s %16s %13s %9s %7s %8s %16s %12s\n", c, num(g ? cpu[g] : "", "%.1f"), \
+				(g && cb_mean > 0) ? sprintf("%.2f", cpu[g] / cb_mean) : "-", pc ? sprintf("%.1f", pc) : "-", \
+				(g && pc > 0) ? sprintf("%.2f", cpu[g] / pc) : "-", num(g ? loss[g] : "", "%.3f"), gl, \
 				num(e ? cpu[e] : "", "%.1f"), (e && cb_mean > 0) ? sprintf("%.2f", cpu[e] / cb_mean) : "-", \
-				num(e ? loss[e] : "", "%.3f"), el, ratio(cpu[g], cpu[e])
+				(e && pc > 0) ? sprintf("%.2f", cpu[e] / pc) : "-", num(e ? loss[e] : "", "%.3f"), el, ratio(cpu[g], cpu[e])
 		}
 		# highest load with loss < 0.1 %, all calls up, the offered load really sent
 		split("rtpgate-tc rtpengine-tc", dn, " ")
@@ -447,9 +452,21 @@ if [ "$tc_only" = 1 ]; then
 		line=$("$LOADGEN" --codec-bench "${CODEC_BENCH_S:-20}" --calls 100 | grep '^CODEC ' | tail -1)
 		[ -n "$line" ] && { echo "$line" >>"$RESULTS"; echo "  $line"; }
 	}
+	# the same, one packet at a time at the rate one of the THREADS workers sees at that load
+	codec_bench_paced() {
+		local calls=$1 line
+		wait_quiet
+		line=$("$LOADGEN" --codec-bench "${CODEC_PACED_S:-5}" --calls "$calls" \
+			--codec-bench-pps $((calls * 2 * PPS / THREADS)) | grep '^CODEC ' | tail -1)
+		[ -n "$line" ] && { echo "$line" >>"$RESULTS"; echo "  $line"; }
+	}
 	echo "== micro-benchmark: bare libopus decode/encode + G.711 per transcoded packet"
 	codec_bench
-	for calls in "${LOADS[@]}"; do run_set -tc "$calls"; done
+	for calls in "${LOADS[@]}"; do
+		run_set -tc "$calls"
+		echo "== paced micro-benchmark at $calls calls' packet rate per worker"
+		codec_bench_paced "$calls"
+	done
 	echo "== micro-benchmark again (after the loads)"
 	codec_bench
 	echo
