@@ -14,24 +14,28 @@
 
 #define MAX_OUT_FRAMES 12 /* 120 ms of 10 ms Opus frames */
 
-/* One input codec: its decoder, and the resampler from its PCM rate to the encoder's. The one in
- * use is copied into the pipeline's own fields (in_t ... rs_cap); the others wait here. */
+/* One input codec: its decoder and the resampler from its PCM rate to the encoder's
+ * (rg_pipeline_new's codec is inputs[0], rg_pipeline_add_input adds more). */
 struct pipe_input {
-	const rg_codec_type *t;
-	rg_codec_params prm;
+	const rg_codec_type *in_t;
+	rg_codec_params in_p;
 	rg_decoder *dec;
-	rg_resampler *rs;
-	unsigned rate, dec_cap, pkt_cap, rs_cap;
+	rg_resampler *rs; /* NULL when the rates are equal */
+	unsigned in_rate; /* PCM */
+	unsigned dec_cap; /* samples per channel of dec_buf it may use (longest PLC or packet) */
+	unsigned pkt_cap; /* RG_PIPELINE_MAX_PACKET_MS at in_rate */
+	unsigned rs_cap;  /* samples per channel of rs_buf it may use */
 };
 
 struct rg_pipeline {
-	const rg_codec_type *in_t, *out_t;
-	rg_codec_params in_p, out_p;
-	rg_decoder *dec;
+	struct pipe_input inputs[RG_PIPELINE_MAX_INPUTS];
+	unsigned n_inputs;
+	struct pipe_input *in; /* the input in use */
+	const rg_codec_type *out_t;
+	rg_codec_params out_p;
 	rg_encoder *enc;
-	rg_resampler *rs; /* NULL when the rates are equal */
 	unsigned C;
-	unsigned in_rate, out_rate; /* PCM */
+	unsigned out_rate; /* PCM */
 	unsigned ptime, frame_ms, frame_samples, nframes;
 
 	bool have_ts;
@@ -43,23 +47,15 @@ struct rg_pipeline {
 	noise_state_t *noise;  /* spandsp Hoth noise at cn_level, made at creation */
 
 	rg_depkt depkt;
-	int16_t *dec_buf; /* dec_cap samples per channel at in_rate */
-	unsigned dec_cap;
-	unsigned pkt_cap; /* RG_PIPELINE_MAX_PACKET_MS at in_rate */
-	int16_t *rs_buf; /* rs_cap samples per channel at out_rate */
-	unsigned rs_cap;
+	int16_t *dec_buf; /* dec_buf_cap samples per channel, at the input's rate */
+	int16_t *rs_buf;  /* rs_buf_cap samples per channel at out_rate */
+	unsigned dec_buf_cap, rs_buf_cap; /* per channel, the largest any input needs */
 	int16_t *fifo; /* ring of fifo_cap samples per channel at out_rate */
 	unsigned fifo_cap, fifo_head, fifo_len;
 	unsigned fifo_reserve; /* free space a push needs: max packet + max PLC at out_rate */
 	int16_t *frame_pcm; /* ptime of PCM, contiguous */
 	uint8_t *enc_buf;   /* nframes x RG_ENC_MAX_FRAME */
 	rg_frame frames[MAX_OUT_FRAMES];
-
-	/* rg_pipeline_add_input: every input codec; [cur] is the one in the fields above (they are
-	   the truth for it; its entry here is updated when another is put in use) */
-	struct pipe_input inputs[RG_PIPELINE_MAX_INPUTS];
-	unsigned n_inputs, cur;
-	unsigned dec_buf_cap, rs_buf_cap; /* per channel, the largest any input needs */
 
 	rg_pipeline_tap_fn *tap; /* sees every PCM chunk entering the FIFO */
 	void *tap_arg;
@@ -82,14 +78,10 @@ void rg_pipeline_free(rg_pipeline *p)
 	if (!p)
 		return;
 	for (unsigned i = 0; i < p->n_inputs; i++) {
-		if (i == p->cur)
-			continue;   /* its decoder and resampler are p->dec and p->rs */
 		rg_dec_free(p->inputs[i].dec);
 		rg_resampler_free(p->inputs[i].rs);
 	}
-	rg_dec_free(p->dec);
 	rg_enc_free(p->enc);
-	rg_resampler_free(p->rs);
 	if (p->noise)
 		noise_free(p->noise);
 	free(p->dec_buf);
@@ -112,6 +104,28 @@ static bool usable(const rg_codec_type *t)
 	return true;
 }
 
+/* An input of codec t: its PCM rate (the lowest that carries its content, at most the encoder's:
+ * see rg_codec.h), decoder, resampler to the encoder's rate and buffer needs. On failure what was
+ * made stays in *in for the caller to free. */
+static int input_init(rg_pipeline *p, struct pipe_input *in, const rg_codec_type *t, const rg_codec_params *prm)
+{
+	in->in_t = t;
+	in->in_p = *prm;
+	unsigned content = t->pcm_rate ? t->pcm_rate : round_rate(prm->opus.sprop_maxcapturerate);
+	in->in_rate = t->pcm_rate ? t->pcm_rate : round_rate(min_u(content, p->out_rate));
+	unsigned longest_ms = RG_PIPELINE_MAX_PLC_MS > RG_PIPELINE_MAX_PACKET_MS ? RG_PIPELINE_MAX_PLC_MS
+										    : RG_PIPELINE_MAX_PACKET_MS;
+	in->dec_cap = in->in_rate / 1000 * longest_ms;
+	in->pkt_cap = in->in_rate / 1000 * RG_PIPELINE_MAX_PACKET_MS;
+	int err = rg_dec_new(&in->dec, t, &in->in_p, in->in_rate, p->C);
+	if (err)
+		return err;
+	if (in->in_rate != p->out_rate && (err = rg_resampler_new(&in->rs, in->in_rate, p->out_rate, p->C)))
+		return err;
+	in->rs_cap = in->rs ? rg_resampler_out_max(in->rs, in->dec_cap) : 0;
+	return 0;
+}
+
 int rg_pipeline_new(rg_pipeline **out, const rg_codec_type *in_t, const rg_codec_params *in_p,
 		    const rg_codec_type *out_t, const rg_codec_params *out_p, unsigned out_ptime_ms)
 {
@@ -123,12 +137,14 @@ int rg_pipeline_new(rg_pipeline **out, const rg_codec_type *in_t, const rg_codec
 	rg_pipeline *p = calloc(1, sizeof(*p));
 	if (!p)
 		return -ENOMEM;
-	p->in_t = in_t;
+	p->in = &p->inputs[0];
+	p->n_inputs = 1;
 	p->out_t = out_t;
+	rg_codec_params ip;
 	if (in_p)
-		p->in_p = *in_p;
+		ip = *in_p;
 	else
-		rg_codec_params_default(in_t, &p->in_p);
+		rg_codec_params_default(in_t, &ip);
 	if (out_p)
 		p->out_p = *out_p;
 	else
@@ -147,44 +163,33 @@ int rg_pipeline_new(rg_pipeline **out, const rg_codec_type *in_t, const rg_codec
 	}
 
 	/* the lowest rate that carries the content (see rg_codec.h) */
-	unsigned content = in_t->pcm_rate ? in_t->pcm_rate : round_rate(p->in_p.opus.sprop_maxcapturerate);
+	unsigned content = in_t->pcm_rate ? in_t->pcm_rate : round_rate(ip.opus.sprop_maxcapturerate);
 	p->out_rate = out_t->pcm_rate ? out_t->pcm_rate : round_rate(min_u(content, p->out_p.opus.maxplaybackrate));
-	p->in_rate = in_t->pcm_rate ? in_t->pcm_rate : round_rate(min_u(content, p->out_rate));
-	p->C = (in_t->flags & RG_CODEC_F_OPUS) && (out_t->flags & RG_CODEC_F_OPUS) && p->in_p.opus.sprop_stereo &&
+	p->C = (in_t->flags & RG_CODEC_F_OPUS) && (out_t->flags & RG_CODEC_F_OPUS) && ip.opus.sprop_stereo &&
 			       p->out_p.opus.stereo
 		       ? 2
 		       : 1;
 	p->frame_samples = p->frame_ms * p->out_rate / 1000;
 
-	if ((err = rg_dec_new(&p->dec, in_t, &p->in_p, p->in_rate, p->C)) ||
+	if ((err = input_init(p, p->in, in_t, &ip)) ||
 	    (err = rg_enc_new(&p->enc, out_t, &p->out_p, p->out_rate, p->C)))
 		goto out;
-	if (p->in_rate != p->out_rate && (err = rg_resampler_new(&p->rs, p->in_rate, p->out_rate, p->C)))
-		goto out;
 
-	unsigned longest_ms = RG_PIPELINE_MAX_PLC_MS > RG_PIPELINE_MAX_PACKET_MS ? RG_PIPELINE_MAX_PLC_MS
-										    : RG_PIPELINE_MAX_PACKET_MS;
-	p->dec_cap = p->in_rate / 1000 * longest_ms;
-	p->pkt_cap = p->in_rate / 1000 * RG_PIPELINE_MAX_PACKET_MS;
-	p->rs_cap = p->rs ? rg_resampler_out_max(p->rs, p->dec_cap) : 0;
 	p->fifo_reserve = p->out_rate / 1000 * (RG_PIPELINE_MAX_PACKET_MS + RG_PIPELINE_MAX_PLC_MS);
 	/* + out_ptime: what pull leaves behind; + RG_PIPELINE_BACKLOG_MS: pushes before a pull */
 	p->fifo_cap = p->fifo_reserve + p->out_rate / 1000 * (p->ptime + RG_PIPELINE_BACKLOG_MS);
-	p->dec_buf_cap = p->dec_cap;
-	p->rs_buf_cap = p->rs_cap;
-	p->dec_buf = calloc((size_t)p->dec_cap * p->C, sizeof(int16_t));
-	p->rs_buf = p->rs ? calloc((size_t)p->rs_cap * p->C, sizeof(int16_t)) : NULL;
+	p->dec_buf_cap = p->in->dec_cap;
+	p->rs_buf_cap = p->in->rs_cap;
+	p->dec_buf = calloc((size_t)p->in->dec_cap * p->C, sizeof(int16_t));
+	p->rs_buf = p->in->rs ? calloc((size_t)p->in->rs_cap * p->C, sizeof(int16_t)) : NULL;
 	p->fifo = calloc((size_t)p->fifo_cap * p->C, sizeof(int16_t));
 	p->frame_pcm = calloc((size_t)p->frame_samples * p->nframes * p->C, sizeof(int16_t));
 	p->enc_buf = calloc(p->nframes, RG_ENC_MAX_FRAME);
 	p->noise = noise_init_dbov(NULL, 1, -70.0f, NOISE_CLASS_HOTH, 7);
-	if (!p->dec_buf || (p->rs && !p->rs_buf) || !p->fifo || !p->frame_pcm || !p->enc_buf || !p->noise) {
+	if (!p->dec_buf || (p->in->rs && !p->rs_buf) || !p->fifo || !p->frame_pcm || !p->enc_buf || !p->noise) {
 		err = -ENOMEM;
 		goto out;
 	}
-	p->n_inputs = 1;
-	p->cur = 0;
-	p->inputs[0] = (struct pipe_input){ .t = in_t, .prm = p->in_p };
 	*out = p;
 	p = NULL;
 out:
@@ -214,64 +219,38 @@ int rg_pipeline_add_input(rg_pipeline *p, const rg_codec_type *t, const rg_codec
 		return -ENOTSUP;
 	if (p->n_inputs >= RG_PIPELINE_MAX_INPUTS)
 		return -ENOSPC;
-	struct pipe_input in = { .t = t };
-	if (prm)
-		in.prm = *prm;
-	else
-		rg_codec_params_default(t, &in.prm);
-	/* the rate that carries its content, at most the encoder's (see rg_pipeline_new) */
-	unsigned content = t->pcm_rate ? t->pcm_rate : round_rate(in.prm.opus.sprop_maxcapturerate);
-	in.rate = t->pcm_rate ? t->pcm_rate : round_rate(min_u(content, p->out_rate));
-	unsigned longest_ms = RG_PIPELINE_MAX_PLC_MS > RG_PIPELINE_MAX_PACKET_MS ? RG_PIPELINE_MAX_PLC_MS
-										    : RG_PIPELINE_MAX_PACKET_MS;
-	in.dec_cap = in.rate / 1000 * longest_ms;
-	in.pkt_cap = in.rate / 1000 * RG_PIPELINE_MAX_PACKET_MS;
-	int err = rg_dec_new(&in.dec, t, &in.prm, in.rate, 1);
-	if (err)
-		return err;
-	if (in.rate != p->out_rate && (err = rg_resampler_new(&in.rs, in.rate, p->out_rate, 1))) {
+	rg_codec_params defaults;
+	if (!prm) {
+		rg_codec_params_default(t, &defaults);
+		prm = &defaults;
+	}
+	struct pipe_input in = { 0 };
+	int err = input_init(p, &in, t, prm);
+	/* the shared buffers grow to what it needs (now, not when a payload comes) */
+	if (!err && (grow(&p->dec_buf, &p->dec_buf_cap, in.dec_cap) < 0 ||
+		     grow(&p->rs_buf, &p->rs_buf_cap, in.rs_cap) < 0))
+		err = -ENOMEM;
+	if (err) {
 		rg_dec_free(in.dec);
+		rg_resampler_free(in.rs);
 		return err;
 	}
-	in.rs_cap = in.rs ? rg_resampler_out_max(in.rs, in.dec_cap) : 0;
-	/* the shared buffers grow to what it needs (now, not when a payload comes) */
-	if (grow(&p->dec_buf, &p->dec_buf_cap, in.dec_cap) < 0 || grow(&p->rs_buf, &p->rs_buf_cap, in.rs_cap) < 0)
-		goto nomem;
 	p->inputs[p->n_inputs] = in;
 	return (int)p->n_inputs++;
-nomem:
-	rg_dec_free(in.dec);
-	rg_resampler_free(in.rs);
-	return -ENOMEM;
 }
 
 unsigned rg_pipeline_input_rate(const rg_pipeline *p, unsigned idx)
 {
-	if (!p || idx >= p->n_inputs)
-		return 0;
-	return idx == p->cur ? p->in_rate : p->inputs[idx].rate;
+	return p && idx < p->n_inputs ? p->inputs[idx].in_rate : 0;
 }
 
 int rg_pipeline_use_input(rg_pipeline *p, unsigned idx)
 {
 	if (!p || idx >= p->n_inputs)
 		return -EINVAL;
-	if (idx == p->cur)
+	if (p->in == &p->inputs[idx])
 		return 0;
-	struct pipe_input *o = &p->inputs[p->cur], *n = &p->inputs[idx];
-	*o = (struct pipe_input){ .t = p->in_t, .prm = p->in_p, .dec = p->dec, .rs = p->rs, .rate = p->in_rate,
-				  .dec_cap = p->dec_cap, .pkt_cap = p->pkt_cap, .rs_cap = p->rs_cap };
-	p->in_t = n->t;
-	p->in_p = n->prm;
-	p->dec = n->dec;
-	p->rs = n->rs;
-	p->in_rate = n->rate;
-	p->dec_cap = n->dec_cap;
-	p->pkt_cap = n->pkt_cap;
-	p->rs_cap = n->rs_cap;
-	n->dec = NULL;   /* now p->dec: freed as such */
-	n->rs = NULL;
-	p->cur = idx;
+	p->in = &p->inputs[idx];
 	/* its timestamps have nothing to do with the other codec's (another clock, maybe): as a new
 	   source, the next payload is neither a gap nor late; the output goes on seamlessly */
 	p->have_ts = false;
@@ -304,10 +283,10 @@ static int feed(rg_pipeline *p, const int16_t *pcm, unsigned n)
 {
 	if (!n)
 		return 0;
-	if (!p->rs)
+	if (!p->in->rs)
 		return fifo_write(p, pcm, n);
 	unsigned m;
-	int err = rg_resample(p->rs, pcm, n, p->rs_buf, p->rs_cap, &m);
+	int err = rg_resample(p->in->rs, pcm, n, p->rs_buf, p->in->rs_cap, &m);
 	if (err)
 		return err;
 	return fifo_write(p, p->rs_buf, m);
@@ -315,7 +294,7 @@ static int feed(rg_pipeline *p, const int16_t *pcm, unsigned n)
 
 static uint64_t in_ts_to_samples(const rg_pipeline *p, uint64_t ts)
 {
-	return ts * p->in_rate / p->in_t->rate;
+	return ts * p->in->in_rate / p->in->in_t->rate;
 }
 
 /* conceal `lost` decoder samples, in chunks that fit dec_buf; *count adds what was made (the
@@ -323,9 +302,9 @@ static uint64_t in_ts_to_samples(const rg_pipeline *p, uint64_t ts)
 static int conceal(rg_pipeline *p, uint64_t lost, uint64_t *count)
 {
 	while (lost) {
-		unsigned want = (unsigned)(lost < p->dec_cap ? lost : p->dec_cap);
+		unsigned want = (unsigned)(lost < p->in->dec_cap ? lost : p->in->dec_cap);
 		unsigned got;
-		int err = rg_dec_conceal(p->dec, want, p->dec_buf, p->dec_cap, &got);
+		int err = rg_dec_conceal(p->in->dec, want, p->dec_buf, p->in->dec_cap, &got);
 		if (err)
 			return err;
 		if (!got)
@@ -345,7 +324,7 @@ static int conceal(rg_pipeline *p, uint64_t lost, uint64_t *count)
 static int place(rg_pipeline *p, uint32_t rtp_ts, const rg_frame *fec)
 {
 	int err;
-	uint32_t clock = p->in_t->rate;
+	uint32_t clock = p->in->in_t->rate;
 	uint64_t gap = 0;
 	if (p->have_ts) {
 		int32_t diff = (int32_t)(rtp_ts - p->next_ts);
@@ -370,8 +349,8 @@ static int place(rg_pipeline *p, uint32_t rtp_ts, const rg_frame *fec)
 	if (lost) {
 		unsigned got = 0;
 		err = -ENOTSUP;
-		if (fec && rg_dec_has_fec(p->dec) && lost <= p->dec_cap)
-			err = rg_dec_decode_fec(p->dec, fec->data, fec->len, (unsigned)lost, p->dec_buf, p->dec_cap, &got);
+		if (fec && rg_dec_has_fec(p->in->dec) && lost <= p->in->dec_cap)
+			err = rg_dec_decode_fec(p->in->dec, fec->data, fec->len, (unsigned)lost, p->dec_buf, p->in->dec_cap, &got);
 		if (err == 0) {
 			p->st.samples_fec += got;
 			if ((err = feed(p, p->dec_buf, got)))
@@ -394,10 +373,10 @@ int rg_pipeline_push(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_
 
 	/* 1. split the payload into frames (validates it before anything changes) */
 	rg_depkt *d = &p->depkt;
-	if (p->in_t->depacketize) {
+	if (p->in->in_t->depacketize) {
 		d->n = 0;
 		d->cmr = -1;
-		if ((err = p->in_t->depacketize(p->in_t, &p->in_p, payload, len, d))) {
+		if ((err = p->in->in_t->depacketize(p->in->in_t, &p->in->in_p, payload, len, d))) {
 			p->st.decode_errors++;
 			return err == -ENOBUFS ? -EMSGSIZE : err;
 		}
@@ -413,8 +392,8 @@ int rg_pipeline_push(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_
 
 	/* frame-based input: at most RG_PIPELINE_MAX_PACKET_MS per payload (the FIFO is sized for it;
 	   sample-based and Opus payloads are held to it by the decode capacity below) */
-	if (p->in_t->frame_ms[0] && !(p->in_t->flags & RG_CODEC_F_OPUS) &&
-	    d->n * p->in_t->frame_ms[0] > RG_PIPELINE_MAX_PACKET_MS) {
+	if (p->in->in_t->frame_ms[0] && !(p->in->in_t->flags & RG_CODEC_F_OPUS) &&
+	    d->n * p->in->in_t->frame_ms[0] > RG_PIPELINE_MAX_PACKET_MS) {
 		p->st.decode_errors++;
 		return -EMSGSIZE;
 	}
@@ -430,16 +409,16 @@ int rg_pipeline_push(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_
 	for (unsigned i = 0; i < d->n; i++) {
 		unsigned got;
 		/* at most RG_PIPELINE_MAX_PACKET_MS per payload: an Opus packet is <= 120 ms anyway */
-		unsigned room = p->pkt_cap - (unsigned)decoded;
-		err = rg_dec_decode(p->dec, d->frame[i].data, d->frame[i].len, p->dec_buf, room, &got);
+		unsigned room = p->in->pkt_cap - (unsigned)decoded;
+		err = rg_dec_decode(p->in->dec, d->frame[i].data, d->frame[i].len, p->dec_buf, room, &got);
 		if (err) {
 			p->st.decode_errors++;
 			ret = err == -ENOBUFS ? -EMSGSIZE : err;
-			if (!p->in_t->frame_ms[0] || d->n == 1)
+			if (!p->in->in_t->frame_ms[0] || d->n == 1)
 				break; /* duration unknown: the next packet's gap conceals it */
 			/* a frame of a multi-frame payload (AMR, 20 ms): conceal just that frame */
-			if ((err = rg_dec_conceal(p->dec, p->in_t->frame_ms[0] * p->in_rate / 1000, p->dec_buf,
-						  p->dec_cap, &got)))
+			if ((err = rg_dec_conceal(p->in->dec, p->in->in_t->frame_ms[0] * p->in->in_rate / 1000, p->dec_buf,
+						  p->in->dec_cap, &got)))
 				return err;
 		} else {
 			p->st.frames_decoded++;
@@ -448,7 +427,7 @@ int rg_pipeline_push(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_
 		if ((err = feed(p, p->dec_buf, got)))
 			return err;
 	}
-	p->next_ts = rtp_ts + (uint32_t)(decoded * p->in_t->rate / p->in_rate);
+	p->next_ts = rtp_ts + (uint32_t)(decoded * p->in->in_t->rate / p->in->in_rate);
 	if (decoded)
 		p->st.packets_in++;
 	return ret;
@@ -460,12 +439,12 @@ int rg_pipeline_push_pcm(rg_pipeline *p, const int16_t *pcm, unsigned n, uint32_
 		return -EINVAL;
 	if (p->C != 1)
 		return -ENOTSUP;
-	if (n > p->pkt_cap)
+	if (n > p->in->pkt_cap)
 		return -EMSGSIZE;
 	/* the part that overlaps what was already decoded is dropped, the rest is placed */
 	if (p->have_ts) {
 		int32_t diff = (int32_t)(rtp_ts - p->next_ts);
-		if (diff < 0 && diff >= -(int32_t)p->in_t->rate) {
+		if (diff < 0 && diff >= -(int32_t)p->in->in_t->rate) {
 			uint64_t skip = in_ts_to_samples(p, (uint64_t)-diff);
 			if (skip >= n) {
 				p->st.late++;
@@ -482,7 +461,7 @@ int rg_pipeline_push_pcm(rg_pipeline *p, const int16_t *pcm, unsigned n, uint32_
 	p->cn = false;
 	if ((err = feed(p, pcm, n)))
 		return err;
-	p->next_ts = rtp_ts + (uint32_t)((uint64_t)n * p->in_t->rate / p->in_rate);
+	p->next_ts = rtp_ts + (uint32_t)((uint64_t)n * p->in->in_t->rate / p->in->in_rate);
 	return 0;
 }
 
@@ -519,7 +498,7 @@ int rg_pipeline_fill(rg_pipeline *p, uint32_t units)
 		return -ENOBUFS;
 	}
 	uint64_t want = in_ts_to_samples(p, units);
-	if (want > p->pkt_cap)
+	if (want > p->in->pkt_cap)
 		return -EMSGSIZE;
 	int err;
 	if (p->cn && p->C == 1) {
@@ -613,13 +592,13 @@ void rg_pipeline_get_stats(const rg_pipeline *p, rg_pipeline_stats *out)
 void rg_pipeline_get_info(const rg_pipeline *p, rg_pipeline_info *out)
 {
 	*out = (rg_pipeline_info){
-		.in_pcm_rate = p->in_rate,
+		.in_pcm_rate = p->in->in_rate,
 		.out_pcm_rate = p->out_rate,
 		.channels = p->C,
 		.out_ptime = p->ptime,
 		.out_frame_ms = p->frame_ms,
-		.resampling = p->rs != NULL,
-		.input = p->cur,
+		.resampling = p->in->rs != NULL,
+		.input = (unsigned)(p->in - p->inputs),
 		.n_inputs = p->n_inputs,
 	};
 }
