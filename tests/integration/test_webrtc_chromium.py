@@ -380,12 +380,21 @@ async def media_phase(name, page, plain, ng, call_id, seconds=5.0, video=None, c
     cands = {s.get("id"): s for s in stats if s.get("type") in ("local-candidate", "remote-candidate")}
     sel = [pairs.get(t.get("selectedCandidatePairId")) for t in tr]
     sel = [p for p in sel if p]
-    desc = ["%s:%s -> %s:%s %s" % (cands.get(p.get("localCandidateId"), {}).get("address"),
-                                   cands.get(p.get("localCandidateId"), {}).get("port"),
-                                   cands.get(p.get("remoteCandidateId"), {}).get("address"),
-                                   cands.get(p.get("remoteCandidateId"), {}).get("port"),
-                                   p.get("state")) for p in sel]
-    check("%s: ICE selected pair succeeded" % name, sel and all(p.get("state") == "succeeded" for p in sel),
+    desc = ["%s:%s -> %s:%s %s (%s responses, %s bytes in)"
+            % (cands.get(p.get("localCandidateId"), {}).get("address"),
+               cands.get(p.get("localCandidateId"), {}).get("port"),
+               cands.get(p.get("remoteCandidateId"), {}).get("address"),
+               cands.get(p.get("remoteCandidateId"), {}).get("port"),
+               p.get("state"), p.get("responsesReceived"), p.get("bytesReceived")) for p in sel]
+
+    def pair_ok(p):
+        # Chromium reported the selected pair "in-progress" once in CI on a working call (media
+        # both ways, DTLS connected): a check on it in flight at that instant. Such a pair must
+        # still have had its checks answered (its bytes counters are not always filled in, so the
+        # media is judged by the checks above)
+        return p.get("state") == "succeeded" or (p.get("state") == "in-progress" and
+                                                 p.get("responsesReceived", 0) > 0)
+    check("%s: ICE selected pair succeeded" % name, sel and all(pair_ok(p) for p in sel),
           "; ".join(desc) or "no selected pair (ICE %s)" % res.get("iceConnectionState"))
     q = ng.query(call_id)
     tot = q.get(b"totals", {}).get(b"RTP", {})
