@@ -840,15 +840,24 @@ static bool is_audio(const rg_cn_codec *c)
 	return !c->event && g_ascii_strcasecmp(c->name, "CN") != 0;
 }
 
-/* codec c (payload type c->pt) of the party of mi: decoded by mi's transcoder as well */
-static bool add_input(rg_media_codecs *mi, const rg_cn_codec *c, GPtrArray *sets, ng_req *r, unsigned idx,
-		      const char *cid)
+/* the payload type of codec c in the list of what the receiver takes (same codec, same payload
+ * format), or -1 */
+static int same_in(GPtrArray *l, const rg_cn_codec *c)
+{
+	const rg_cn_codec *s = l ? find_same(l, c) : NULL;
+	return s && type_of(s) == type_of(c) ? s->pt : -1;
+}
+
+/* codec c (payload type c->pt) of the party of mi: taken by mi's transcoder as well, passed
+ * through as pass_pt when that is >= 0 (the receiver has it), else transcoded */
+static bool add_input(rg_media_codecs *mi, const rg_cn_codec *c, int pass_pt, GPtrArray *sets, ng_req *r,
+		      unsigned idx, const char *cid)
 {
 	const rg_codec_type *t = type_of(c);
 	const char *err = "codec not supported for transcoding";
 	if (t && !(t->flags & RG_CODEC_F_EVENT)) {
 		char *f = xc_fmtp(c, t, set_for(sets, c), false, r, idx);
-		err = rg_transcoder_add_input(mi->xc, t, f, c->pt);
+		err = rg_transcoder_add_input(mi->xc, t, f, c->pt, pass_pt);
 		g_free(f);
 	}
 	if (err) {
@@ -862,24 +871,24 @@ static bool add_input(rg_media_codecs *mi, const rg_cn_codec *c, GPtrArray *sets
 	return true;
 }
 
-/* A party may send any codec of the answer (RFC 3264 5.1), not only the first. The answerer's
- * other answered codecs are decoded by its transcoder as well. With offerer_too the offerer is
- * answered with its transcoded codec O first and then the codecs both sides have (as rtpengine
- * does), which its transcoder decodes too (toward the answerer's codec A: one output stream,
- * one codec; rtpengine relays those instead). */
+/* A party may send any codec of the answer (RFC 3264 5.1), not only the first. With offerer_too
+ * the offerer is answered with its transcoded codec O first and then the codecs both sides have
+ * (as rtpengine does). Each transcoder takes its sender's other codecs too, in the same output
+ * stream: one the receiver has as well (both sides' common codecs) is passed through, as
+ * rtpengine relays it; any other is transcoded to the receiver's codec. */
 static void other_inputs(rg_media_codecs *ca, rg_media_codecs *co, const rg_cn_codec *O, const rg_cn_codec *A,
 			 bool offerer_too, ng_req *r, unsigned idx, const char *cid)
 {
-	for (guint i = 0; ca->xc && i < ca->own->len; i++) {
-		rg_cn_codec *c = ca->own->pdata[i];
-		if (c != A && is_audio(c))
-			add_input(ca, c, co->set, r, idx, cid);
-	}
 	for (guint i = 0; offerer_too && co->xc && i < co->own->len; i++) {
 		rg_cn_codec *c = co->own->pdata[i];
 		if (c != O && is_audio(c) && !same_codec(c, O) && find_same(ca->own, c) &&
-		    add_input(co, c, co->set, r, idx, cid))
+		    add_input(co, c, same_in(ca->own, c), co->set, r, idx, cid))
 			g_ptr_array_add(co->sent, cn_copy(c));
+	}
+	for (guint i = 0; ca->xc && i < ca->own->len; i++) {
+		rg_cn_codec *c = ca->own->pdata[i];
+		if (c != A && is_audio(c))
+			add_input(ca, c, same_in(co->sent, c), co->set, r, idx, cid);
 	}
 }
 
@@ -954,11 +963,15 @@ static bool transcode(rg_media *ma, rg_media_codecs *ca, rg_media_codecs *co, rg
 	rg_clog(RG_LOG_INFO, cid, "media %u: transcoding %s/%u (PT %d, offerer, %u ms) <-> %s/%u (PT %d, answerer, %u ms)",
 		idx, O->name, O->rate, O->pt, ca->xc_ptime, A->name, A->rate, A->pt, co->xc_ptime);
 	for (int side = 0; side < 2; side++) {
-		GPtrArray *also = side ? ca->xc_also : co->xc_also;
-		for (guint i = 0; also && i < also->len; i++) {
-			const rg_cn_codec *c = also->pdata[i];
-			rg_clog(RG_LOG_INFO, cid, "media %u: %s's %s/%u (PT %d) transcoded too", idx,
-				side ? "answerer" : "offerer", c->name, c->rate, c->pt);
+		rg_media_codecs *mc = side ? ca : co;
+		for (guint i = 0; mc->xc_also && i < mc->xc_also->len; i++) {
+			const rg_cn_codec *c = mc->xc_also->pdata[i];
+			int pass = rg_transcoder_pass_pt(mc->xc, c->pt);
+			char how[40] = "transcoded too";
+			if (pass >= 0)
+				snprintf(how, sizeof(how), "passed through as PT %d", pass);
+			rg_clog(RG_LOG_INFO, cid, "media %u: %s's %s/%u (PT %d) %s", idx, side ? "answerer" : "offerer",
+				c->name, c->rate, c->pt, how);
 		}
 	}
 	return true;

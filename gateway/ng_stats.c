@@ -102,7 +102,12 @@ static void codecs(be_buf *b, const rg_media *m)
 		for (guint i = 0; i < mc->xc_also->len; i++) {
 			const rg_cn_codec *k = mc->xc_also->pdata[i];
 			char e[112];
-			snprintf(e, sizeof(e), "%s (payload type %d)", rg_cn_codec_str(k, s, sizeof(s)), k->pt);
+			int pass = rg_transcoder_pass_pt(mc->xc, k->pt);
+			if (pass >= 0)
+				snprintf(e, sizeof(e), "%s (payload type %d, passed through as %d)",
+					 rg_cn_codec_str(k, s, sizeof(s)), k->pt, pass);
+			else
+				snprintf(e, sizeof(e), "%s (payload type %d)", rg_cn_codec_str(k, s, sizeof(s)), k->pt);
 			be_cstr(b, e);
 		}
 		be_close(b);
@@ -120,6 +125,7 @@ static void codecs(be_buf *b, const rg_media *m)
 	be_kv_int(b, "SSRC changes", (int64_t)st.ssrc_changes);
 	be_kv_int(b, "timestamp jumps", (int64_t)st.ts_jumps);
 	be_kv_int(b, "codec switches", (int64_t)st.codec_switches);
+	be_kv_int(b, "packets passed through", (int64_t)st.passed);
 	be_close(b);
 }
 

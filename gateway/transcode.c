@@ -30,6 +30,7 @@ static int64_t dtx_delay_us = 50000, max_dtx_us = 0;
  * pipeline's input of the same index. */
 struct xc_input {
 	int pt;
+	int pass_pt;                 /* the receiver's PT of the same codec: passed through; -1 decoded */
 	unsigned clock;              /* RTP clock */
 	unsigned pcm_rate;           /* its decoder's rate in the pipeline */
 	rg_resampler *tone_rs;       /* 8 kHz DTMF tones -> pcm_rate; NULL when that is 8 kHz or no tones */
@@ -40,6 +41,9 @@ struct rg_transcoder {
 	struct xc_input in[RG_PIPELINE_MAX_INPUTS];
 	unsigned n_in, cur;          /* inputs; the one in use (its clock is in_clock) */
 	uint64_t codec_switches;
+	bool passing;                /* the last audio packet was passed through */
+	uint32_t pass_off;           /* its output timestamp - its input timestamp */
+	uint64_t passed;
 	int cn_in_pt;                /* RFC 3389 CN of the sender (clock cn_clock), -1 none */
 	unsigned cn_clock;
 	uint8_t out_pt;
@@ -150,7 +154,7 @@ rg_transcoder *rg_transcoder_new(const rg_codec_type *in_t, const char *in_fmtp,
 	}
 	rg_pipeline_info pi;
 	rg_pipeline_get_info(xc->pipe, &pi);
-	xc->in[0] = (struct xc_input){ .pt = in_pt, .clock = in_t->rate, .pcm_rate = pi.in_pcm_rate };
+	xc->in[0] = (struct xc_input){ .pt = in_pt, .pass_pt = -1, .clock = in_t->rate, .pcm_rate = pi.in_pcm_rate };
 	xc->n_in = 1;
 	xc->cn_in_pt = -1;
 	xc->in_clock = in_t->rate;
@@ -188,7 +192,8 @@ static int tone_rs_for(rg_transcoder *xc, struct xc_input *in)
 	return 0;
 }
 
-const char *rg_transcoder_add_input(rg_transcoder *xc, const rg_codec_type *t, const char *fmtp, int pt)
+const char *rg_transcoder_add_input(rg_transcoder *xc, const rg_codec_type *t, const char *fmtp, int pt,
+				    int pass_pt)
 {
 	for (unsigned i = 0; i < xc->n_in; i++)
 		if (xc->in[i].pt == pt)
@@ -201,11 +206,19 @@ const char *rg_transcoder_add_input(rg_transcoder *xc, const rg_codec_type *t, c
 		return idx == -ENOSPC ? "too many codecs" : "codec not supported for transcoding";
 	g_assert((unsigned)idx == xc->n_in);
 	struct xc_input *in = &xc->in[xc->n_in++];
-	*in = (struct xc_input){ .pt = pt, .clock = t->rate,
+	*in = (struct xc_input){ .pt = pt, .pass_pt = pass_pt < 0 ? -1 : pass_pt & 0x7f, .clock = t->rate,
 				 .pcm_rate = rg_pipeline_input_rate(xc->pipe, (unsigned)idx) };
 	if (xc->tone_gen && tone_rs_for(xc, in) < 0)
 		return "cannot set up DTMF tones";
 	return NULL;
+}
+
+int rg_transcoder_pass_pt(const rg_transcoder *xc, int rtp_pt)
+{
+	for (unsigned i = 0; i < xc->n_in; i++)
+		if (xc->in[i].pt == rtp_pt)
+			return xc->in[i].pass_pt;
+	return -1;
 }
 
 void rg_transcoder_set_cn(rg_transcoder *xc, int cn_pt)
@@ -814,8 +827,8 @@ static int timer(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now)
 {
 	if (xc->jb_held && jb_expire(xc, now))
 		drain(w, m, xc);
-	if (!dtx_delay_us || !xc->in_seen || !xc->fill_units || xc->tone_active)
-		return XC_TICK_MS;
+	if (!dtx_delay_us || !xc->in_seen || !xc->fill_units || xc->tone_active || xc->passing)
+		return XC_TICK_MS;   /* (a passed-through codec's pauses are the receiver's, as relayed) */
 	if (quiet_on_purpose(m)) {
 		xc->filling = false;
 		xc->expect_us = now;
@@ -898,6 +911,40 @@ static void switch_input(rg_transcoder *xc, unsigned idx)
 	xc->codec_switches++;
 }
 
+/* A packet of a codec the receiver has as well (xc_input.pass_pt): its payload unchanged, in our
+ * output stream (SSRC, sequence numbers; its timestamps moved to follow ours, marker on the first
+ * of a run). What the jitter buffer holds of the transcoded codec goes out first. */
+static void pass_through(rg_worker *w, rg_media *m, rg_transcoder *xc, const uint8_t *pkt, const rtp_info *ri)
+{
+	size_t n = ri->payload_len;
+	if (n > sizeof(xc->buf) - 12 - XC_TRAILER_ROOM) {
+		xc->errors++;
+		return;
+	}
+	if (xc->jb_held) {
+		while (xc->jb_held)
+			jb_skip_gap(xc);
+		drain(w, m, xc);
+	}
+	jb_skip_seq(xc, ri->seq);
+	bool first = !xc->passing;
+	if (first) {
+		xc->passing = true;
+		xc->pass_off = (xc->started ? xc->ts + xc->last_inc : xc->ts) - ri->ts;
+	}
+	uint32_t ts = ri->ts + xc->pass_off;
+	if (!first && (int32_t)(ts - xc->ts) > 0)
+		xc->last_inc = ts - xc->ts;   /* where a transcoded packet after it goes */
+	xc->ts = ts;
+	xc->started = true;
+	memcpy(xc->buf + 12, pkt + ri->hdr_len, n);
+	put_header(xc, first || ri->marker, (uint8_t)xc->in[xc->cur].pass_pt, ts);
+	xc->octets_out += n;
+	xc->passed++;
+	if (m->peer)
+		rg_relay_send(w, m->peer, xc->buf, 12 + n, sizeof(xc->buf), false);
+}
+
 int rg_transcoder_tick(rg_transcoder *xc, rg_worker *w)
 {
 	rg_call *c = xc->call;
@@ -968,10 +1015,28 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 		xc->jb_started = false;
 		xc->ref_set = false;
 		rg_pipeline_new_source(xc->pipe);
+		xc->passing = false;   /* a new timestamp offset */
 		xc->ssrc_changes++;
 	}
 	xc->in_ssrc = ri->ssrc;
 	xc->in_ssrc_set = true;
+	/* a codec both sides have goes through as it is (not while in-band DTMF is converted: that
+	   needs the audio decoded); CN meanwhile is the receiver's business, not ours to fill */
+	bool pass = !cn && xc->in[xc->cur].pass_pt >= 0 && !xc->tone_gen && !xc->det;
+	if (pass || (cn && xc->passing)) {
+		if (!pass) {
+			xc->dropped++;
+			return;
+		}
+		xc->packets_in++;
+		rx_account(xc, ri, now);
+		pass_through(w, m, xc, pkt, ri);
+		return;
+	}
+	if (xc->passing) {
+		xc->passing = false;   /* transcoding again: the next packet we make starts a talkspurt */
+		xc->after_gap = true;
+	}
 	if (!cn && xc->jb_started && ri->seq == xc->jb_next) {
 		if (xc->ref_set) {
 			/* in order, yet its timestamp moved a second more (or less) than real time did:
@@ -1017,4 +1082,5 @@ void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out)
 	out->ssrc_changes = xc->ssrc_changes;
 	out->ts_jumps = xc->ts_jumps;
 	out->codec_switches = xc->codec_switches;
+	out->passed = xc->passed;
 }

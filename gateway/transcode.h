@@ -27,9 +27,15 @@ rg_transcoder *rg_transcoder_new(const rg_codec_type *in_t, const char *in_fmtp,
 				 unsigned out_ptime, const char **err);
 void rg_transcoder_free(rg_transcoder *xc);
 /* Another codec the sender may send (RFC 3264 5.1: any it negotiated; rtp_pt its payload type),
- * transcoded into the same output stream: its decoder is made now, switching to it when its
+ * put into the same output stream (our SSRC, sequence numbers and timestamps continuing):
+ * pass_pt -1: transcoded into out_t; else the receiver has this codec too under pass_pt, and its
+ * packets are passed through unchanged but for the header (decoded only while in-band DTMF is
+ * detected or generated on this direction). Its decoder is made now, switching to it when its
  * packets come allocates nothing. NULL, or why not. */
-const char *rg_transcoder_add_input(rg_transcoder *xc, const rg_codec_type *t, const char *fmtp, int rtp_pt);
+const char *rg_transcoder_add_input(rg_transcoder *xc, const rg_codec_type *t, const char *fmtp, int rtp_pt,
+				    int pass_pt);
+/* The pass_pt an input of payload type rtp_pt was added with (-1: transcoded, or no such input). */
+int rg_transcoder_pass_pt(const rg_transcoder *xc, int rtp_pt);
 /* A re-negotiated transcoder goes on with the output stream of the one it replaces (same SSRC,
  * sequence numbers and timestamps continue). */
 void rg_transcoder_continue(rg_transcoder *xc, const rg_transcoder *old);
@@ -83,6 +89,7 @@ typedef struct rg_transcoder_stats {
 	uint64_t ssrc_changes;       /* the sender's SSRC changed (a new source, taken seamlessly) */
 	uint64_t ts_jumps;           /* its timestamps jumped > 1 s against real time (taken seamlessly) */
 	uint64_t codec_switches;     /* it switched between its codecs (rg_transcoder_add_input) */
+	uint64_t passed;             /* packets of a codec both sides have, passed through */
 	uint32_t ssrc;
 } rg_transcoder_stats;
 void rg_transcoder_get_stats(const rg_transcoder *xc, rg_transcoder_stats *out);

@@ -721,24 +721,31 @@ static void test_accept_consume(void)
 	close(fb);
 }
 
-/* run `first`, then `second` on the same stream: what comes back is one stream (SSRC, sequence
- * numbers, timestamps advancing by step across the switch) */
+/* run `next` on the stream of the last run(): what comes back continues its stream (SSRC,
+ * sequence numbers, timestamps advancing by step across the switch) */
+static void continue_run(int fd, unsigned port, int rx_fd, media_run *next, uint32_t step)
+{
+	uint32_t ssrc = last_ssrc, ts = last_ts;
+	uint16_t seq = last_seq;
+	run(fd, port, rx_fd, next);
+	g_assert_cmpuint(last_ssrc, ==, ssrc);
+	g_assert_cmpuint(next->first_seq, ==, (uint16_t)(seq + 1));
+	g_assert_cmpuint(next->first_ts, ==, ts + step);
+}
+
 static void switch_run(int fd, unsigned port, int rx_fd, media_run *first, media_run *second, uint32_t step)
 {
 	run(fd, port, rx_fd, first);
-	uint32_t ssrc = last_ssrc, ts = last_ts;
-	uint16_t seq = last_seq;
-	run(fd, port, rx_fd, second);
-	g_assert_cmpuint(last_ssrc, ==, ssrc);
-	g_assert_cmpuint(second->first_seq, ==, (uint16_t)(seq + 1));
-	g_assert_cmpuint(second->first_ts, ==, ts + step);
+	continue_run(fd, port, rx_fd, second, step);
 }
 
 /* A party may send any codec of the answer (RFC 3264 5.1). A offers Opus, G.722 and PCMA; the
  * SIP side gets PCMU (added) and G.722 (restored) and answers both. As rtpengine does, A is
  * answered with Opus and then the codec both have (G.722). B switching from PCMU to G.722 and A
- * from Opus to G.722 mid-stream: every packet is transcoded into the same output stream (one
- * SSRC, sequence numbers and timestamps continuing), and each tone comes through. */
+ * from Opus to G.722 mid-stream: the transcoded packets and then the G.722 ones, passed through
+ * as the receiver has G.722 too, go out in one output stream (one SSRC, sequence numbers and
+ * timestamps continuing), and each tone comes through. When the offerer is answered its codec
+ * alone (always-transcode), the answerer's G.722 is transcoded to it instead. */
 static void test_codec_switch(void)
 {
 	unsigned pa, pb;
@@ -757,15 +764,19 @@ static void test_codec_switch(void)
 	/* B: PCMU, then G.722 (another clock of PCM, its own timestamps) */
 	media_run b1 = { .tx = "PCMU", .tx_rate = 8000, .tx_pt = 0, .hz = 440, .rx = "opus", .rx_rate = 48000,
 			 .rx_pt = 111, .packets = 40 };
-	media_run b2 = { .tx = "G722", .tx_rate = 8000, .tx_pt = 9, .hz = 1000, .rx = "opus", .rx_rate = 48000,
-			 .rx_pt = 111, .packets = 40, .seq0 = 40, .ts0 = 0x40000000 };
+	media_run b2 = { .tx = "G722", .tx_rate = 8000, .tx_pt = 9, .hz = 1000, .rx = "G722", .rx_rate = 8000,
+			 .rx_pt = 9, .packets = 40, .seq0 = 40, .ts0 = 0x40000000 };
 	switch_run(fb, gb, fa, &b1, &b2, 960);
 	/* A: Opus, then G.722, both toward B's PCMU */
 	media_run a1 = { .tx = "opus", .tx_rate = 48000, .tx_pt = 111, .hz = 1000, .rx = "PCMU", .rx_rate = 8000,
 			 .rx_pt = 0, .packets = 40 };
-	media_run a2 = { .tx = "G722", .tx_rate = 8000, .tx_pt = 9, .hz = 440, .rx = "PCMU", .rx_rate = 8000,
-			 .rx_pt = 0, .packets = 40, .seq0 = 40, .ts0 = 77 };
+	media_run a2 = { .tx = "G722", .tx_rate = 8000, .tx_pt = 9, .hz = 440, .rx = "G722", .rx_rate = 8000,
+			 .rx_pt = 9, .packets = 40, .seq0 = 40, .ts0 = 77 };
 	switch_run(fa, ga, fb, &a1, &a2, 160);
+	/* and back to Opus: transcoded again, right after the passed-through G.722 */
+	media_run a3 = { .tx = "opus", .tx_rate = 48000, .tx_pt = 111, .hz = 1000, .rx = "PCMU", .rx_rate = 8000,
+			 .rx_pt = 0, .packets = 40, .seq0 = 80, .ts0 = 5000 };
+	continue_run(fa, ga, fb, &a3, 160);
 	g_autoptr(reply) q = ng("query", "call-id", "tsw", NULL);
 	assert_ok(q);
 	assert_xc(q, "A", "opus/48000/2", "opus/48000/2", "PCMU/8000", 20);
@@ -774,10 +785,12 @@ static void test_codec_switch(void)
 		const be_node *x = be_dict_get(q_media(q, i ? "B" : "A", 0), "transcoding");
 		int64_t v = -1;
 		g_assert_true(be_dict_int(x, "codec switches", &v));
-		g_assert_cmpint(v, ==, 1);
+		g_assert_cmpint(v, ==, i ? 1 : 2);
 		g_assert_true(be_dict_int(x, "dropped", &v));
 		g_assert_cmpint(v, ==, 0);
-		g_assert_true(has_item(be_dict_get(x, "also from"), "G722/8000 (payload type 9)"));
+		g_assert_true(has_item(be_dict_get(x, "also from"), "G722/8000 (payload type 9, passed through as 9)"));
+		g_assert_true(be_dict_int(x, "packets passed through", &v));
+		g_assert_cmpint(v, ==, 40);
 	}
 	g_autoptr(reply) d = ng("delete", "call-id", "tsw", NULL);
 
