@@ -18,6 +18,9 @@ by the dialled user (see the header of conf/kamailio-webrtc.cfg):
   inband    inband-1004    codec-strip-all codec-transcode-PCMU           PCMU only, no telephone-event
   pcma      pcma-1005      codec-mask-all codec-transcode-PCMA            PCMA + telephone-event/8000
   g722      g722-1006      codec-mask-all codec-transcode-G722            G722/8000 + telephone-event/8000
+  switch    switch-1007    codec-mask-all codec-transcode-PCMU codec-transcode-G722
+                                                                          PCMU + G722 + t-e/8000, sends
+                                                                          PCMU, then G.722 from 2 s on
 
 The browser is aiortc 1.4 made to look like Chrome's audio: it offers opus/48000/2 (PT 111),
 telephone-event/48000 (110) and telephone-event/8000 (126) only, sends a 440 Hz tone, and its
@@ -52,7 +55,8 @@ their FAIL line when rtpgate has no RFC 4733 <-> in-band DTMF conversion. What e
 written as WAV files to the work directory (kept when a check failed, or with RG_KEEP_TMP=1).
 
 Environment: RG_BIN (rtpgate), RG_AUDIO_TOOL (default: tests/tools/rg_audio_tool of RG_BIN's
-build directory), RG_CASES (comma list, default all six: pcmu,amrwb-oa,amrwb-be,inband,pcma,g722),
+build directory), RG_CASES (comma list, default all seven: pcmu,amrwb-oa,amrwb-be,inband,pcma,g722,
+switch),
 RG_MEDIA_SECONDS (default 5), RG_KEEP_TMP, RG_ALLOW_SKIP, RG_KAMAILIO, RG_AIORTC_DEBUG as in
 test_kamailio_webrtc.py.
 
@@ -109,7 +113,12 @@ CASES = {
     # G.722: RTP clock 8000 (RFC 3551), PCM 16 kHz
     "g722": dict(user="g722-1006", codec="G722", rate=8000, pcm_rate=16000, fmtp=None, te=True,
                  define="CODECS_G722"),
+    # answers PCMU and G.722 and switches to its second codec mid-call (RFC 3264 5.1 allows it):
+    # rtpgate must take both into the browser's Opus stream
+    "switch": dict(user="switch-1007", codec="PCMU", rate=8000, fmtp=None, te=True, define="CODECS_SWITCH",
+                   also="G722", also_pcm_rate=16000),
 }
+SWITCH_AT = 2.0         # s after media start: the switch case's phone sends G.722 from here on
 
 EVENT_CHARS = "0123456789*#ABCD"
 
@@ -434,6 +443,9 @@ class PhoneMedia(kw.PlainMedia):
         self.pcm_rate = cfg.get("pcm_rate", self.rate)  # PCM sample rate of the codec
         self.pcm_frame = self.pcm_rate // 50            # samples per 20 ms packet
         self.pt = None
+        self.also_pt = None     # the switch case: its second codec's PT (from the offer)
+        self.also_payloads = []
+        self.tx_also = 0
         self.te_pt = None
         self.offer = {}
         self.rx = []            # (index, kind, pt, seq, ts, ssrc, marker, payload)
@@ -445,12 +457,15 @@ class PhoneMedia(kw.PlainMedia):
     # --- SDP -----------------------------------------------------------------
     def sdp(self):
         c = self.cfg
-        fmts = [str(self.pt)] + ([str(self.te_pt)] if self.te_pt is not None else [])
+        fmts = ([str(self.pt)] + ([str(self.also_pt)] if self.also_pt is not None else []) +
+                ([str(self.te_pt)] if self.te_pt is not None else []))
         lines = ["v=0", "o=phone %d 1 IN IP4 %s" % (random.randint(1, 1 << 30), IP), "s=-",
                  "c=IN IP4 %s" % IP, "t=0 0", "m=audio %d RTP/AVP %s" % (self.port, " ".join(fmts)),
                  "a=rtpmap:%d %s/%d" % (self.pt, c["codec"], self.rate)]
         if c["fmtp"]:
             lines.append("a=fmtp:%d %s" % (self.pt, c["fmtp"]))
+        if self.also_pt is not None:
+            lines.append("a=rtpmap:%d %s/%d" % (self.also_pt, c["also"], self.rate))
         if self.te_pt is not None:
             lines += ["a=rtpmap:%d telephone-event/%d" % (self.te_pt, self.rate), "a=fmtp:%d 0-15" % self.te_pt]
         lines += ["a=ptime:20", "a=sendrecv"]
@@ -466,6 +481,12 @@ class PhoneMedia(kw.PlainMedia):
         if not mine:
             raise RuntimeError("offer without %s/%d: %s" % (self.cfg["codec"], self.rate, kw.one_line(offer)))
         self.pt = mine[0]
+        if self.cfg.get("also"):
+            also = [pt for pt, (n, r, f) in self.offer.items() if n.lower() == self.cfg["also"].lower()
+                    and r == self.rate]
+            if not also:
+                raise RuntimeError("offer without %s/%d: %s" % (self.cfg["also"], self.rate, kw.one_line(offer)))
+            self.also_pt = also[0]
         if self.cfg["te"] and any(n.lower() == "telephone-event" and r == self.rate
                                   for n, r, f in self.offer.values()):
             # our own payload type, whatever the offer used: the sender must follow the answer
@@ -474,11 +495,11 @@ class PhoneMedia(kw.PlainMedia):
         return self.sdp()
 
     # --- audio out -----------------------------------------------------------
-    def pcm_out(self, seconds):
+    def pcm_out(self, seconds, rate=None):
         """The phone's microphone: 1000 Hz, with in-band key presses when it has no
         telephone-event."""
         import numpy as np
-        rate = self.pcm_rate
+        rate = rate or self.pcm_rate
         n = int(seconds * rate)
         t = np.arange(n) / float(rate)
         pcm = 8000 * np.sin(2 * np.pi * TONE_PHONE * t)
@@ -496,6 +517,16 @@ class PhoneMedia(kw.PlainMedia):
     def prepare(self, seconds):
         """Encode the whole call's audio up front: a list of 20 ms payloads."""
         import audioop
+        if self.cfg.get("also"):
+            # the second codec's payloads for the same audio (its own PCM rate)
+            rate2 = self.cfg["also_pcm_rate"]
+            pcm2 = self.pcm_out(seconds + 1.0, rate2).tobytes()
+            step2 = rate2 // 50 * 2
+            recs = [pcm2[i:i + step2] for i in range(0, len(pcm2) - step2 + 1, step2)]
+            out, err, rc = audio_tool("encode", "%s/%d" % (self.cfg["also"], self.rate), None, recs)
+            if rc != 0 or len(out) != len(recs) or not all(out):
+                return "rg_audio_tool encode of %s failed (exit %s): %s" % (self.cfg["also"], rc, err)
+            self.also_payloads = out
         pcm = self.pcm_out(seconds + 1.0).tobytes()
         step = self.pcm_frame * 2
         if self.cfg["codec"] == "PCMU":
@@ -522,6 +553,10 @@ class PhoneMedia(kw.PlainMedia):
             if ev:
                 marker, ets, payload = ev
                 hdr = struct.pack("!BBHII", 0x80, (0x80 if marker else 0) | self.te_pt, seq & 0xFFFF, ets, ssrc)
+            elif self.also_pt is not None and i >= int(SWITCH_AT / 0.02):
+                hdr = struct.pack("!BBHII", 0x80, self.also_pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
+                payload = self.also_payloads[i]
+                self.tx_also += 1
             else:
                 hdr = struct.pack("!BBHII", 0x80, self.pt, seq & 0xFFFF, ts & 0xFFFFFFFF, ssrc)
                 payload = self.tx_payloads[i]
@@ -815,6 +850,34 @@ def check_amrwb_payloads(case, cfg, phone):
              {"FT%d Q%d" % k: v for k, v in sorted(fts.items())}))
 
 
+def check_switch(case, cfg, phone, env, call_id, bpcm, brate):
+    """The phone switched to its second codec: the browser still hears its tone in the last
+    1.5 s (all G.722 then), and rtpgate's query shows the switch with nothing dropped."""
+    info("phone sent %d %s packets after %d %s ones" % (phone.tx_also, cfg["also"], phone.tx - phone.tx_also,
+                                                        cfg["codec"]))
+    tail = bpcm[-int(1.5 * brate):] if len(bpcm) > 2 * brate else bpcm[:0]
+    f = kw.dominant_freq(tail, brate) if len(tail) else 0.0
+    db, share = tone_level(tail, brate, TONE_PHONE) if len(tail) else (-200.0, 0.0)
+    check(case, "browser hears the phone's %g Hz after it switched to %s" % (TONE_PHONE, cfg["also"]),
+          phone.tx_also > 50 and abs(f - TONE_PHONE) < TOL_BROWSER_RX and abs(db - TONE_DBFS) <= TOL_LEVEL_DB,
+          "%.1f Hz at %.1f dBFS in the last %.1f s (%d %s packets sent)"
+          % (f, db, len(tail) / float(brate), phone.tx_also, cfg["also"]))
+    q = env.ng.query(call_id)
+    xc = None
+    for tag in (q.get(b"tags") or {}).values():
+        for m in tag.get(b"medias") or []:
+            x = m.get(b"transcoding")
+            if x and x.get(b"from", b"").decode().lower().startswith(cfg["codec"].lower()):
+                xc = x
+    also = [a.decode() for a in (xc or {}).get(b"also from", [])]
+    check(case, "rtpgate took the phone's %s too and counted the switch (NG query)" % cfg["also"],
+          xc is not None and xc.get(b"codec switches", 0) >= 1 and xc.get(b"dropped", -1) == 0 and
+          any(a.startswith("%s/%d" % (cfg["also"], cfg["rate"])) for a in also),
+          "codec switches %s, dropped %s, also from %s, packets in %s, passed through %s"
+          % ((xc or {}).get(b"codec switches"), (xc or {}).get(b"dropped"), also,
+             (xc or {}).get(b"packets in"), (xc or {}).get(b"packets passed through")))
+
+
 async def run_case(case, env, state):
     cfg = CASES[case]
     loop = asyncio.get_running_loop()
@@ -850,6 +913,9 @@ async def run_case(case, env, state):
         # ---- SDP ---------------------------------------------------------------
         info("phone was offered: " + kw.one_line(uas.offer_sdp or ""))
         check_phone_offer(case, cfg, phone, uas.offer_sdp)
+        if cfg.get("also"):
+            check(case, "phone was offered %s/%d as well" % (cfg["also"], cfg["rate"]), phone.also_pt is not None,
+                  "offered %s" % ["%s/%d" % (n, r) for n, r, f in phone.offer.values()])
         info("phone answered: " + kw.one_line(uas.answer_sdp or ""))
         check_browser_answer(case, browser, uac.answer_sdp, env)
         te_ans = [pt for pt, (n, rr, f) in browser.answer_codecs.items()
@@ -920,6 +986,8 @@ async def run_case(case, env, state):
               % (f2, len(bpcm) / float(brate), db2, 100 * share2))
         check(case, "browser hears it at the level sent (%.1f dBFS +- %g dB)" % (TONE_DBFS, TOL_LEVEL_DB),
               abs(db2 - TONE_DBFS) <= TOL_LEVEL_DB, "%.1f dBFS" % db2)
+        if cfg.get("also"):
+            check_switch(case, cfg, phone, env, uac.call_id, bpcm, brate)
 
         # ---- DTMF: browser -> phone ------------------------------------------------
         ppk = phone.event_packets()
