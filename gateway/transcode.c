@@ -519,6 +519,8 @@ void rg_transcode_rtcp_in(rg_media *m, const rtcp_info *ri)
 	xc->rx.lsr_at_us = rg_mono_us();
 }
 
+static void rtcp_due(rg_worker *w, rg_media *m, rg_transcoder *xc);
+
 /* Every output packet the pipeline has ready, to m's peer. */
 static void drain(rg_worker *w, rg_media *m, rg_transcoder *xc)
 {
@@ -548,6 +550,12 @@ static void drain(rg_worker *w, rg_media *m, rg_transcoder *xc)
 		if (xc->det)
 			detected_events(w, m, xc);
 	}
+	rtcp_due(w, m, xc);
+}
+
+/* Our SR toward m's peer when it is due (after packets of our output stream went out) */
+static void rtcp_due(rg_worker *w, rg_media *m, rg_transcoder *xc)
+{
 	if (!xc->started || !m->peer)
 		return;
 	int64_t now = rg_mono_us();
@@ -943,6 +951,7 @@ static void pass_through(rg_worker *w, rg_media *m, rg_transcoder *xc, const uin
 	xc->passed++;
 	if (m->peer)
 		rg_relay_send(w, m->peer, xc->buf, 12 + n, sizeof(xc->buf), false);
+	rtcp_due(w, m, xc);
 }
 
 int rg_transcoder_tick(rg_transcoder *xc, rg_worker *w)
