@@ -192,12 +192,19 @@ static int tone_rs_for(rg_transcoder *xc, struct xc_input *in)
 	return 0;
 }
 
-const char *rg_transcoder_add_input(rg_transcoder *xc, const rg_codec_type *t, const char *fmtp, int pt,
-				    int pass_pt)
+static int input_of(const rg_transcoder *xc, int pt)
 {
 	for (unsigned i = 0; i < xc->n_in; i++)
 		if (xc->in[i].pt == pt)
-			return "payload type already taken";
+			return (int)i;
+	return -1;
+}
+
+const char *rg_transcoder_add_input(rg_transcoder *xc, const rg_codec_type *t, const char *fmtp, int pt,
+				    int pass_pt)
+{
+	if (input_of(xc, pt) >= 0)
+		return "payload type already taken";
 	rg_codec_params prm;
 	if (rg_codec_params_parse(t, fmtp, &prm) < 0)
 		rg_codec_params_default(t, &prm);
@@ -215,10 +222,8 @@ const char *rg_transcoder_add_input(rg_transcoder *xc, const rg_codec_type *t, c
 
 int rg_transcoder_pass_pt(const rg_transcoder *xc, int rtp_pt)
 {
-	for (unsigned i = 0; i < xc->n_in; i++)
-		if (xc->in[i].pt == rtp_pt)
-			return xc->in[i].pass_pt;
-	return -1;
+	int i = input_of(xc, rtp_pt);
+	return i < 0 ? -1 : xc->in[i].pass_pt;
 }
 
 void rg_transcoder_set_cn(rg_transcoder *xc, int cn_pt)
@@ -889,14 +894,6 @@ static int timer(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now)
 	return ms_until(xc->fill_pos_us + step, now);
 }
 
-static int input_of(const rg_transcoder *xc, unsigned pt)
-{
-	for (unsigned i = 0; i < xc->n_in; i++)
-		if (xc->in[i].pt == (int)pt)
-			return (int)i;
-	return -1;
-}
-
 /* The sender switched to another of its codecs: what still waits in the jitter buffer goes out
  * with the old one, the pipeline decodes the new one from its next payload on (its timestamps are
  * its own, the output stream goes on), and what counts in the input clock follows the new clock. */
@@ -999,7 +996,7 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 		return;
 	}
 	bool cn = xc->cn_in_pt >= 0 && (int)ri->pt == xc->cn_in_pt;
-	int in = cn ? (int)xc->cur : input_of(xc, ri->pt);
+	int in = cn ? (int)xc->cur : input_of(xc, (int)ri->pt);
 	if (in < 0 || (cn && xc->in_clock != xc->cn_clock)) {
 		xc->dropped++;   /* a codec we do not transcode (or CN of another codec's clock) */
 		return;
