@@ -365,6 +365,16 @@ static rg_pipeline *new_pipe(const char *in, const char *out, unsigned ptime)
 	return p;
 }
 
+/* a pipeline taking what source s sends (its type and params) to `out` (default params) */
+static rg_pipeline *source_pipe(const source *s, const char *out, unsigned ptime)
+{
+	const rg_codec_type *ot;
+	g_assert_cmpint(rg_codec_find_rtpmap(&ot, out, NULL), ==, 0);
+	rg_pipeline *p;
+	g_assert_cmpint(rg_pipeline_new(&p, s->t, &s->p, ot, NULL, ptime), ==, 0);
+	return p;
+}
+
 static void test_timing(void)
 {
 	rg_pipeline *p = new_pipe("PCMU/8000", "PCMA/8000", 20);
@@ -602,10 +612,7 @@ static void test_no_alloc(void)
 			continue;
 		source src;
 		source_init(&src, cases[i].in, cases[i].in_fmtp, cases[i].in_ptime);
-		const rg_codec_type *ot;
-		g_assert_cmpint(rg_codec_find_rtpmap(&ot, cases[i].out, NULL), ==, 0);
-		rg_pipeline *p;
-		g_assert_cmpint(rg_pipeline_new(&p, src.t, &src.p, ot, NULL, cases[i].out_ptime), ==, 0);
+		rg_pipeline *p = source_pipe(&src, cases[i].out, cases[i].out_ptime);
 		unsigned ps = cases[i].in_ptime * src.rate / 1000;
 		size_t n = 50 * ps;
 		int16_t *pcm = g_new(int16_t, n);
@@ -851,10 +858,7 @@ static void test_opus_dtx(void)
 	   came for a slot */
 	source src;
 	source_init(&src, "opus/48000/2", "usedtx=1", 20);
-	rg_pipeline *p;
-	const rg_codec_type *ot;
-	g_assert_cmpint(rg_codec_find_rtpmap(&ot, "PCMU/8000", NULL), ==, 0);
-	g_assert_cmpint(rg_pipeline_new(&p, src.t, &src.p, ot, NULL, 20), ==, 0);
+	rg_pipeline *p = source_pipe(&src, "PCMU/8000", 20);
 	sink k;
 	sink_init(&k, "PCMU/8000", NULL, 8000 * 3, 1);
 	unsigned packets = 0, sent = 0, slots = 100;
@@ -910,10 +914,7 @@ static void test_amr_dtx(void)
 		src.p.amr.dtx = true;
 		rg_enc_free(src.enc);
 		g_assert_cmpint(rg_enc_new(&src.enc, src.t, &src.p, src.rate, 1), ==, 0);
-		rg_pipeline *p;
-		const rg_codec_type *ot;
-		g_assert_cmpint(rg_codec_find_rtpmap(&ot, "PCMU/8000", NULL), ==, 0);
-		g_assert_cmpint(rg_pipeline_new(&p, src.t, &src.p, ot, NULL, 20), ==, 0);
+		rg_pipeline *p = source_pipe(&src, "PCMU/8000", 20);
 		sink k;
 		sink_init(&k, "PCMU/8000", NULL, 8000 * 4, 1);
 		unsigned packets = 0, sent = 0, slots = 150, fs = src.rate / 50;
