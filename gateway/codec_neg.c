@@ -112,7 +112,7 @@ static const char *attr_for_pt(GPtrArray *attrs, const char *name, int pt)
 {
 	for (guint i = 0; attrs && i < attrs->len; i++) {
 		sdp_attr *a = attrs->pdata[i];
-		const char *rest;
+		const char *rest = NULL;
 		if (strcmp(a->name, name) == 0 && attr_pt(a->value, &rest) == pt)
 			return rest ? rest : "";
 	}

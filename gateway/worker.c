@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 rg_worker *rg_workers;
@@ -40,8 +41,32 @@ static void free_retired(rg_worker *w)
 	g_ptr_array_free(batch, TRUE);
 }
 
-/* epoll data: NULL = the worker's eventfd, low bit set = an rg_ice_io, else an rg_sock. */
+/* epoll data: NULL = the worker's eventfd, &timer_tag = its timerfd, low bit set = an rg_ice_io,
+ * else an rg_sock. */
 #define ICE_TAG ((uintptr_t)1)
+static char timer_tag;
+
+/* The worker's timers (transcoders, DTLS, players, libnice) wake it through one timerfd, and
+ * epoll_wait itself never gets a timeout: a timeout arms and cancels a kernel timer at every
+ * sleep, i.e. at nearly every packet under light load, while the timerfd is set again only when
+ * the next deadline moves by more than a millisecond (transcoders' timers are 10 ms apart).
+ * Returns the epoll_wait timeout: 0 when something is due now, else -1. */
+static int arm_timer(rg_worker *w, int timeout_ms)
+{
+	if (timeout_ms <= 0)
+		return 0;
+	int64_t need = rg_mono_us() + (int64_t)timeout_ms * 1000;
+	if (w->timer_at && w->timer_at >= need - 1000 && w->timer_at <= need + 1000)
+		return -1;
+	struct itimerspec its = { .it_value = { .tv_sec = need / 1000000, .tv_nsec = need % 1000000 * 1000 } };
+	if (timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
+		rg_log(RG_LOG_ERR, "worker %u: timerfd_settime: %s", w->index, strerror(errno));
+		w->timer_at = 0;
+		return timeout_ms;   /* fall back to epoll's own timeout */
+	}
+	w->timer_at = need;
+	return -1;
+}
 
 static int ice_poll_add(void *pctx, int fd, uint32_t events, rg_ice_io *io)
 {
@@ -147,7 +172,7 @@ static gpointer worker_main(gpointer data)
 		if (xt >= 0 && (dt < 0 || xt < dt))
 			dt = xt;
 		int timeout = rg_ice_loop_before_wait(w->ice_loop, dt >= 0 && dt < 1000 ? dt : 1000);
-		int n = epoll_wait(w->epfd, ev, G_N_ELEMENTS(ev), timeout);
+		int n = epoll_wait(w->epfd, ev, G_N_ELEMENTS(ev), arm_timer(w, timeout));
 		w->backlog = n == (int)G_N_ELEMENTS(ev);
 		if (n < 0) {
 			if (errno == EINTR)
@@ -161,6 +186,13 @@ static gpointer worker_main(gpointer data)
 				uint64_t v;
 				if (read(w->evfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 					rg_log(RG_LOG_WARN, "worker %u: eventfd read: %s", w->index, strerror(errno));
+				continue;
+			}
+			if ((void *)s == &timer_tag) {
+				uint64_t v;
+				if (read(w->tfd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+					rg_log(RG_LOG_WARN, "worker %u: timerfd read: %s", w->index, strerror(errno));
+				w->timer_at = 0;
 				continue;
 			}
 			if ((uintptr_t)s & ICE_TAG)
@@ -194,12 +226,15 @@ int rg_workers_start(unsigned n, char **err)
 		w->index = i;
 		w->epfd = epoll_create1(EPOLL_CLOEXEC);
 		w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-		if (w->epfd < 0 || w->evfd < 0) {
+		w->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (w->epfd < 0 || w->evfd < 0 || w->tfd < 0) {
 			*err = g_strdup_printf("worker %u: %s", i, strerror(errno));
 			return -errno;
 		}
 		struct epoll_event ev = { .events = EPOLLIN, .data.ptr = NULL };
 		epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev);
+		ev.data.ptr = &timer_tag;
+		epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->tfd, &ev);
 		g_mutex_init(&w->retire_lock);
 		w->retired = g_ptr_array_new();
 		g_mutex_init(&w->pending_lock);
@@ -235,6 +270,7 @@ void rg_workers_stop(void)
 		g_thread_join(w->thread);
 		close(w->epfd);
 		close(w->evfd);
+		close(w->tfd);
 		g_ptr_array_free(w->retired, TRUE);
 		g_mutex_clear(&w->retire_lock);
 		g_ptr_array_free(w->dtls_pending, TRUE);

@@ -23,6 +23,8 @@ typedef struct rg_worker {
 	unsigned index;
 	int epfd;
 	int evfd;                /* wakes the worker to free retired sockets or stop */
+	int tfd;                 /* timerfd: the worker's next deadline (worker thread only) */
+	int64_t timer_at;        /* what tfd is set to, rg_mono_us() time (0: not set) */
 	GThread *thread;
 	GMutex retire_lock;
 	GPtrArray *retired;      /* rg_sock* waiting to be freed by this worker */
