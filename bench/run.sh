@@ -76,7 +76,7 @@ function add_(x, b) { return (x == "" || b == "") ? "-" : sprintf("%+.0f", x - b
 	last[d, c] = k
 	if (!(c in seen)) { seen[c] = 1; loads[++nl] = c }
 }
-/^CODEC .*label=codec-bench-paced / { paced[get("states")] = get("mean_us_per_pkt"); next }
+/^CODEC .*label=codec-bench-paced / { paced[get("states")] = get("mean_us_per_pkt"); wake[get("states")] = get("wake_us"); next }
 /^CODEC / { cb_line = $0; cb_mean = get("mean_us_per_pkt"); cb_o2p = get("opus_to_pcmu_us"); cb_p2o = get("pcmu_to_opus_us") }
 END {
 	printf "%-14s %6s %7s %8s %10s %8s %9s %9s %8s %8s %9s %8s %8s %s\n", "daemon", "calls", "pps", "fwd pps", "CPU us/pkt", "loss %", \
@@ -123,7 +123,8 @@ END {
 			printf "bare libopus + G.711 (micro-benchmark, one thread): Opus->PCMU %.1f us, PCMU->Opus %.1f us, mean %.1f us/pkt\n", cb_o2p, cb_p2o, cb_mean
 		}
 		print "paced: the same codec work one packet at a time, at the packet rate one worker sees at that load"
-		printf "%6s %13s %9s %7s %7s %8s %16s %13s %9s %7s %8s %16s %12s\n", "calls", "rtpgate us", "/bare", "paced", "/paced", "loss %", "p50/p99 +us", \
+		print "wake: CPU of the sleep and wake-up between two packets in the paced loop (not in paced)"
+		printf "%6s %13s %9s %7s %7s %6s %8s %16s %13s %9s %7s %8s %16s %12s\n", "calls", "rtpgate us", "/bare", "paced", "/paced", "wake", "loss %", "p50/p99 +us", \
 			"rtpengine us", "/bare", "/paced", "loss %", "p50/p99 +us", "gate/engine"
 		for (i = 1; i <= nl; i++) {
 			c = loads[i]; g = last["rtpgate-tc", c]; e = last["rtpengine-tc", c]; b = base[2, c]
@@ -131,9 +132,10 @@ END {
 			gl = g && b ? sprintf("%s/%s", add_(p50[g], p50[b]), add_(p99[g], p99[b])) : "-"
 			el = e && b ? sprintf("%s/%s", add_(p50[e], p50[b]), add_(p99[e], p99[b])) : "-"
 			pc = (c in paced) ? paced[c] + 0 : 0
-			printf "%6s %13s %9s %7s %7s %8s %16s %13s %9s %7s %8s %16s %12s\n", c, num(g ? cpu[g] : "", "%.1f"), \
+			printf "%6s %13s %9s %7s %7s %6s %8s %16s %13s %9s %7s %8s %16s %12s\n", c, num(g ? cpu[g] : "", "%.1f"), \
 				(g && cb_mean > 0) ? sprintf("%.2f", cpu[g] / cb_mean) : "-", pc ? sprintf("%.1f", pc) : "-", \
-				(g && pc > 0) ? sprintf("%.2f", cpu[g] / pc) : "-", num(g ? loss[g] : "", "%.3f"), gl, \
+				(g && pc > 0) ? sprintf("%.2f", cpu[g] / pc) : "-", (c in wake) ? sprintf("%.1f", wake[c]) : "-", \
+				num(g ? loss[g] : "", "%.3f"), gl, \
 				num(e ? cpu[e] : "", "%.1f"), (e && cb_mean > 0) ? sprintf("%.2f", cpu[e] / cb_mean) : "-", \
 				(e && pc > 0) ? sprintf("%.2f", cpu[e] / pc) : "-", num(e ? loss[e] : "", "%.3f"), el, ratio(cpu[g], cpu[e])
 		}
