@@ -468,7 +468,24 @@ async def flow_browser_offers(ng, page, iface):
         ng.command("delete", call_id=call_id)
 
 
-class VideoEcho:
+class PeerThread:
+    """A SIP-side peer whose _run() loop runs in a thread of its own between start() and stop()."""
+
+    running = False
+    thread = None
+
+    def start(self):
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.running = False
+        if self.thread:
+            self.thread.join(2)
+
+
+class VideoEcho(PeerThread):
     """The SIP side's video m= line: receives RTP on its own port and sends every VP8 packet back
     to the gateway with its own SSRC (what Chromium then decodes is its own camera)."""
 
@@ -484,16 +501,6 @@ class VideoEcho:
         self.rx_vp8 = self.rx_other = self.tx = 0
         self.running = False
         self.thread = None
-
-    def start(self):
-        self.running = True
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.running = False
-        if self.thread:
-            self.thread.join(2)
 
     def _run(self):
         while self.running:
@@ -606,7 +613,7 @@ async def flow_browser_opus_transcoded(ng, page, iface):
         ng.command("delete", call_id=call_id)
 
 
-class DtxPhone:
+class DtxPhone(PeerThread):
     """The SIP side of flow 6: PCMU + CN (RFC 3389). Sends a 1000 Hz tone from start(), at pause[0]
     (time.time()) one CN packet (noise level 40: -40 dBov) and then nothing until pause[1], then
     the tone again (marker set) until stop(); sequence numbers continue through the CN packet,
@@ -631,16 +638,6 @@ class DtxPhone:
         return ("v=0\r\no=- 4343 1 IN IP4 127.0.0.1\r\ns=phone\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                 "m=audio %d RTP/AVP 0 13\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:13 CN/8000\r\n"
                 "a=ptime:20\r\na=sendrecv\r\n" % self.port)
-
-    def start(self):
-        self.running = True
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.running = False
-        if self.thread:
-            self.thread.join(2)
 
     def _run(self):
         seq, ts0, ssrc = random.randint(0, 65535), random.randint(0, 1 << 31), random.randint(1, 1 << 31)
