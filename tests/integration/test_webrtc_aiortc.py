@@ -98,20 +98,25 @@ class PlainEndpoint:
         self.rx_packets = 0
         self.tx_packets = 0
         self.other = []
+        self.started = None       # time.time() when run() began
 
     def sdp(self, version=1):
         return ("v=0\r\no=- 4242 %d IN IP4 127.0.0.1\r\ns=phone\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
                 "m=audio %d RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\na=sendrecv\r\n" % (version, self.port))
 
+    def payload(self, i):
+        """(payload type, payload) of the i-th 20 ms packet: PCMU, 1000 Hz"""
+        t = (np.arange(160) + i * 160) / 8000.0
+        pcm = (8000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16).tobytes()
+        return 0, audioop.lin2ulaw(pcm, 2)
+
     async def run(self, seconds):
         seq, ts, ssrc = random.randint(0, 65535), random.randint(0, 1 << 31), random.randint(1, 1 << 31)
-        start = time.time()
+        start = self.started = time.time()
         i = 0
         while time.time() - start < seconds:
-            t = (np.arange(160) + i * 160) / 8000.0
-            pcm = (8000 * np.sin(2 * np.pi * 1000 * t)).astype(np.int16).tobytes()
-            payload = audioop.lin2ulaw(pcm, 2)
-            pkt = struct.pack("!BBHII", 0x80, 0, seq & 0xffff, ts & 0xffffffff, ssrc) + payload
+            pt, payload = self.payload(i)
+            pkt = struct.pack("!BBHII", 0x80, pt, seq & 0xffff, ts & 0xffffffff, ssrc) + payload
             if self.dest:
                 self.sock.sendto(pkt, self.dest)
                 self.tx_packets += 1

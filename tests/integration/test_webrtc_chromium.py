@@ -28,6 +28,13 @@ Calls (1 and 2 as in test_webrtc_aiortc.py) set up over NG as Kamailio's rtpengi
      160) and 440 Hz before and after; Chromium must keep receiving ~50 packets/s (getStats sampled
      every 100 ms), barely concealing, playing comfort noise near -40 dBFS, and 1000 Hz before and
      after. About 8 s.
+  7. a SIP side that switches codecs (RFC 3264 5.1): Chromium offers Opus + G.722; "codec-mask-all
+     codec-transcode-PCMU codec-transcode-G722" gives the phone PCMU + G.722, it answers both and
+     sends PCMU 1000 Hz, then from 3.5 s G.722 1500 Hz (payloads by tests/tools/rg_audio_tool:
+     RG_AUDIO_TOOL, else next to RG_BIN's build directory). rtpgate answers Chromium Opus, then
+     G.722; Chromium must hear 1000 Hz (transcoded to Opus) and then 1500 Hz decoded as G.722
+     (passed through in the same stream, getStats codec), without concealment; NG query: one codec
+     switch, every G.722 packet passed through.
 In all, Chromium sends a 440 Hz WebAudio tone and the plain side a 1000 Hz PCMU tone; the plain side
 decodes what arrives, the page analyses the received track with an AnalyserNode and reports
 getStats() (inbound-rtp packets and audio level, DTLS state, selected candidate pair, codec).
@@ -44,7 +51,7 @@ media interface is that address: 127.0.0.1 with Chromium 156 (else the machine's
 192.0.2.2 -> 127.0.0.1); all traffic stays on this machine. The plain endpoint is on 127.0.0.1.
 
 Run:   RG_BIN=build/gateway/rtpgate /usr/bin/python3 tests/integration/test_webrtc_chromium.py
-       RG_FLOWS=6 (or e.g. 1,4) runs only those flows, in that order (default 1,2,3,4,5,6);
+       RG_FLOWS=6 (or e.g. 1,4) runs only those flows, in that order (default 1,2,3,4,5,6,7);
        RG_BUNDLE_POLICY=max-bundle sets the page's bundlePolicy (meson's webrtc-chromium-max-bundle).
 Needs: chromium (Debian package; RG_CHROMIUM=path to override), python3-aiortc + numpy (for the
        plain endpoint of test_webrtc_aiortc.py). Missing Chromium is a FAIL unless RG_ALLOW_SKIP=1
@@ -82,7 +89,7 @@ PAGE_DIR = os.path.join(HERE, "webrtc")
 # the page's RTCPeerConnection bundlePolicy: the browser default, or RG_BUNDLE_POLICY=max-bundle
 BUNDLE_POLICY = os.environ.get("RG_BUNDLE_POLICY", "balanced")
 # the flows to run, by number, in this order (the docstring's numbers): RG_FLOWS=6 or RG_FLOWS=1,4
-FLOWS = [f.strip() for f in os.environ.get("RG_FLOWS", "1,2,3,4,5,6").split(",") if f.strip()]
+FLOWS = [f.strip() for f in os.environ.get("RG_FLOWS", "1,2,3,4,5,6,7").split(",") if f.strip()]
 DEADLINE = time.monotonic() + 170       # with the clean-up the run stays below 180 s
 
 
@@ -313,6 +320,16 @@ def stats_of(stats, typ):
     return [s for s in stats if s.get("type") == typ]
 
 
+def answer_toward_browser(ng, call_id, sdp):
+    """NG answer of the SIP side ("phone") to the browser's offer, as Kamailio's rtpengine module
+    sends it for a WebRTC caller: ICE=force, UDP/TLS/RTP/SAVPF, rtcp-mux-require. Returns the SDP
+    rtpgate gives the browser."""
+    r = ng.command("answer", sdp=sdp, call_id=call_id, from_tag="browser", to_tag="phone",
+                   ICE="force", transport_protocol="UDP/TLS/RTP/SAVPF",
+                   replace=["origin", "session-connection"], **{"rtcp-mux": ["require"]})
+    return r[b"sdp"].decode()
+
+
 def in_thread(fn):
     """fn() in a daemon thread, as an awaitable (not the loop's executor, which asyncio.run would
     wait for when the run is aborted)."""
@@ -449,10 +466,7 @@ async def flow_browser_offers(ng, page, iface):
     plain = PlainEndpoint()
     try:
         plain.dest = (c_addr(sdp_plain), m_port(sdp_plain))
-        r = ng.command("answer", sdp=plain.sdp(), call_id=call_id, from_tag="browser", to_tag="phone",
-                       ICE="force", transport_protocol="UDP/TLS/RTP/SAVPF",
-                       replace=["origin", "session-connection"], **{"rtcp-mux": ["require"]})
-        sdp_browser = r[b"sdp"].decode()
+        sdp_browser = answer_toward_browser(ng, call_id, plain.sdp())
         check_sdp("%s: browser gets ICE, DTLS and rtcp-mux" % name,
                   all(a in sdp_browser for a in ("a=ice-ufrag:", "a=candidate:", "a=fingerprint:sha-256",
                                                  "a=rtcp-mux")), sdp_browser)
@@ -549,10 +563,7 @@ async def flow_browser_offers_av(ng, page, iface):
         video.dest = (c_addr(sdp_plain), ports[1])
         answer = plain.sdp() + ("m=video %d RTP/AVP %d\r\na=rtpmap:%d VP8/90000\r\na=sendrecv\r\n"
                                 % (video.port, pt, pt))
-        r = ng.command("answer", sdp=answer, call_id=call_id, from_tag="browser", to_tag="phone",
-                       ICE="force", transport_protocol="UDP/TLS/RTP/SAVPF",
-                       replace=["origin", "session-connection"], **{"rtcp-mux": ["require"]})
-        sdp_browser = r[b"sdp"].decode()
+        sdp_browser = answer_toward_browser(ng, call_id, answer)
         bports = [int(p) for p in re.findall(r"m=(?:audio|video) (\d+) UDP/TLS/RTP/SAVPF", sdp_browser)]
         check_sdp("%s: answer bundles both m= lines on one transport" % name,
                   "a=group:BUNDLE 0 1" in sdp_browser and len(bports) == 2 and bports[0] == bports[1]
@@ -595,10 +606,7 @@ async def flow_browser_opus_transcoded(ng, page, iface):
         plain.dest = (c_addr(sdp_plain), m_port(sdp_plain))
         answer = plain.sdp().replace("RTP/AVP 0\r\n", "RTP/AVP 0 101\r\n") + \
             "a=rtpmap:101 telephone-event/8000\r\na=fmtp:101 0-15\r\n"
-        r = ng.command("answer", sdp=answer, call_id=call_id, from_tag="browser", to_tag="phone",
-                       ICE="force", transport_protocol="UDP/TLS/RTP/SAVPF",
-                       replace=["origin", "session-connection"], **{"rtcp-mux": ["require"]})
-        sdp_browser = r[b"sdp"].decode()
+        sdp_browser = answer_toward_browser(ng, call_id, answer)
         check_sdp("%s: the browser's answer is Opus" % name,
                   re.search(r"m=audio \d+ UDP/TLS/RTP/SAVPF 111", sdp_browser) and "PCMU" not in sdp_browser,
                   sdp_browser)
@@ -871,6 +879,151 @@ async def flow_dtx_cn(ng, page, ng_port):
         ng.command("delete", call_id=call_id)
 
 
+def audio_tool_path():
+    """tests/tools/rg_audio_tool (the codecs/ library's encoders): RG_AUDIO_TOOL, else next to RG_BIN's
+    build directory."""
+    p = os.environ.get("RG_AUDIO_TOOL")
+    if p:
+        return p
+    rg_bin = os.path.abspath(os.environ.get("RG_BIN") or os.path.join(HERE, "..", "..", "build", "gateway",
+                                                                       "rtpgate"))
+    return os.path.join(os.path.dirname(os.path.dirname(rg_bin)), "tests", "tools", "rg_audio_tool")
+
+
+def g722_tone(freq, frames):
+    """`frames` G.722 payloads (20 ms, 16 kHz PCM) of a sine at freq, -12 dBFS, by rg_audio_tool;
+    (payloads, None) or (None, why)."""
+    t = np.arange(frames * 320) / 16000.0
+    pcm = (8000 * np.sin(2 * np.pi * freq * t)).astype(np.int16).tobytes()
+    data = b"".join(struct.pack("!I", 640) + pcm[i:i + 640] for i in range(0, len(pcm), 640))
+    try:
+        r = subprocess.run([audio_tool_path(), "encode", "G722/8000"], input=data, capture_output=True,
+                           timeout=30)
+    except OSError as e:
+        return None, "%s: %s" % (audio_tool_path(), e)
+    out, i = [], 0
+    while i + 4 <= len(r.stdout):
+        n = struct.unpack("!I", r.stdout[i:i + 4])[0]
+        out.append(r.stdout[i + 4:i + 4 + n])
+        i += 4 + n
+    if r.returncode != 0 or len(out) != frames or not all(out):
+        return None, "rg_audio_tool encode G722/8000: exit %d, %d of %d payloads: %s" % (
+            r.returncode, len(out), frames, r.stderr.decode("utf-8", "replace").strip())
+    return out, None
+
+
+class SwitchPhone(PlainEndpoint):
+    """A SIP phone that answered PCMU and G.722 (RFC 3264 5.1: it may send either): PCMU 1000 Hz
+    until switch_at s after start, then G.722 (payload type 9) 1500 Hz; one SSRC, sequence numbers
+    and timestamps (both clocks 8000) going on across the switch (PlainEndpoint.run)."""
+
+    def __init__(self, g722_payloads, switch_at):
+        super().__init__()
+        self.g722 = g722_payloads
+        self.switch_at = switch_at
+        self.tx_g722 = 0
+
+    def sdp(self, version=1):
+        return ("v=0\r\no=- 4444 %d IN IP4 127.0.0.1\r\ns=phone\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+                "m=audio %d RTP/AVP 0 9\r\na=rtpmap:0 PCMU/8000\r\na=rtpmap:9 G722/8000\r\n"
+                "a=ptime:20\r\na=sendrecv\r\n" % (version, self.port))
+
+    def payload(self, i):
+        if i >= int(self.switch_at / 0.02) and self.tx_g722 < len(self.g722):
+            self.tx_g722 += 1
+            return 9, self.g722[self.tx_g722 - 1]
+        return super().payload(i)
+
+
+async def flow_switch_passthrough(ng, page):
+    """Chromium offers Opus and G.722; "codec-mask-all codec-transcode-PCMU codec-transcode-G722"
+    gives the SIP side PCMU and G.722 only; the phone answers both (PCMU first). rtpgate answers
+    Chromium Opus first and G.722 after it, as rtpengine does. The phone sends PCMU 1000 Hz, then
+    switches to G.722 1500 Hz: the PCMU is transcoded to Opus, the G.722 passed through unchanged
+    in the same output stream (one SSRC; its timestamps, clock 8000, moved onto the Opus stream's).
+    Chromium must play both tones, the second from G.722 (getStats codec) without concealing it."""
+    name = "SIP side switches PCMU -> G.722 (Opus, then G.722 passed through to Chromium)"
+    call_id = "chromium-g-%d" % random.randint(0, 1 << 30)
+    switch_at, seconds = 3.5, 7.0
+    g722, why = g722_tone(1500, int((seconds - switch_at) / 0.02) + 5)
+    if not check("%s: the phone's G.722 payloads (rg_audio_tool)" % name, g722 is not None, why or ""):
+        return
+    ok, res = page.call("offer", freq=440, codecs=["opus", "G722"])
+    if not check("%s: Chromium creates an offer" % name, ok, "" if ok else res):
+        return
+    offer = res["sdp"]
+    check_sdp("%s: offer is Opus and G.722 only" % name,
+              "opus/48000" in offer and "G722/8000" in offer and "PCMU" not in offer, offer)
+    r = ng.command("offer", sdp=offer, call_id=call_id, from_tag="browser",
+                   ICE="remove", DTLS="off", transport_protocol="RTP/AVP",
+                   flags=["trust-address", "codec-mask-all", "codec-transcode-PCMU", "codec-transcode-G722"],
+                   replace=["origin", "session-connection"], **{"rtcp-mux": ["demux"], "SDES": ["off"]})
+    sdp_plain = r[b"sdp"].decode()
+    check_sdp("%s: SIP side gets PCMU and G.722, no Opus" % name,
+              re.search(r"m=audio \d+ RTP/AVP 0 9\r\n", sdp_plain) and "opus" not in sdp_plain.lower(),
+              sdp_plain)
+    phone = SwitchPhone(g722, switch_at)
+    try:
+        phone.dest = (c_addr(sdp_plain), m_port(sdp_plain))
+        sdp_browser = answer_toward_browser(ng, call_id, phone.sdp())
+        opus = re.search(r"a=rtpmap:(\d+) opus/48000/2", sdp_browser)
+        check_sdp("%s: Chromium's answer is Opus, then G.722" % name,
+                  opus and re.search(r"m=audio \d+ UDP/TLS/RTP/SAVPF %s 9\r\n" % opus.group(1), sdp_browser)
+                  and "a=rtpmap:9 G722/8000" in sdp_browser, sdp_browser)
+        ok, res = page.call("remote", type="answer", sdp=sdp_browser)
+        if not check("%s: Chromium accepts rtpgate's answer (setRemoteDescription)" % name, ok,
+                     "" if ok else "Chromium: %s -- SDP: %s" % (res, oneline(sdp_browser))):
+            return
+        send = asyncio.ensure_future(phone.run(seconds))
+        await asyncio.sleep(0.05)
+        t0 = phone.started or time.time()
+        sw, t_end = t0 + switch_at, t0 + seconds - 0.1
+        ok, res = await in_thread(lambda: page.call(
+            "timeline", timeout=t_end - time.time() + 10, until=t_end * 1000, interval=100,
+            windows=[[(sw - 1.5) * 1000, (sw - 0.1) * 1000], [(sw + 0.6) * 1000, t_end * 1000]]))
+        await send
+
+        pcm = np.frombuffer(bytes(phone.received), dtype=np.int16)
+        f = dominant_freq(pcm[8000:], 8000) if len(pcm) > 16000 else 0
+        check("%s: the phone gets PCMU from Chromium, 440 Hz (Opus transcoded)" % name,
+              phone.rx_packets > 150 and abs(f - 440) < 15,
+              "%d PCMU packets, %.1f Hz, %d other (PT %s)" % (phone.rx_packets, f, len(phone.other),
+                                                           sorted({o[0] for o in phone.other})))
+        if not check("%s: page sampled the call (timeline)" % name, ok, "" if ok else str(res)):
+            return
+        freqs, peaks = res.get("freqs", [0, 0]), res.get("peaks", [0, 0])
+        check("%s: Chromium hears 1000 Hz (PCMU -> Opus) before the switch and 1500 Hz (G.722) after" % name,
+              abs(freqs[0] - 1000) < 20 and abs(freqs[1] - 1500) < 25 and min(peaks) > 0.05,
+              "%.1f Hz before, %.1f Hz after (peaks %.3f, %.3f); the phone sent %d G.722 packets of %d"
+              % (freqs[0], freqs[1], peaks[0], peaks[1], phone.tx_g722, phone.tx_packets))
+        tl = res.get("samples", [])
+        a = [s_ for s_ in tl if s_["t"] / 1000 >= sw + 0.6]
+        conc = a[-1]["concealed"] - a[0]["concealed"] if len(a) > 1 else None
+        samp = a[-1]["samplesReceived"] - a[0]["samplesReceived"] if len(a) > 1 else None
+        recv = a[-1]["recv"] - a[0]["recv"] if len(a) > 1 else None
+        span = (a[-1]["t"] - a[0]["t"]) / 1000 if len(a) > 1 else 0
+        check("%s: after the switch Chromium receives ~50 packets/s and hardly conceals" % name,
+              samp and span and 40 <= recv / span <= 60 and conc <= 0.05 * samp,
+              "packetsReceived +%s in %.2f s, concealed %s of %s samples" % (recv, span, conc, samp))
+        stats = res.get("stats", [])
+        codecs = {s_.get("id"): s_ for s_ in stats_of(stats, "codec")}
+        inb = [s_ for s_ in stats_of(stats, "inbound-rtp") if s_.get("kind", "audio") == "audio"]
+        used = sorted({codecs.get(s_.get("codecId"), {}).get("mimeType", "?") for s_ in inb})
+        check("%s: Chromium decodes G.722 at the end (getStats inbound-rtp codec)" % name,
+              used == ["audio/G722"], ",".join(used) + "; %d inbound-rtp" % len(inb))
+        q = ng.query(call_id)
+        xc = q.get(b"tags", {}).get(b"phone", {}).get(b"medias", [{}])[0].get(b"transcoding", {})
+        passed, switches = xc.get(b"packets passed through", 0), xc.get(b"codec switches", 0)
+        check("%s: rtpgate switched once and passed the G.722 through (NG query)" % name,
+              switches == 1 and passed >= 0.9 * phone.tx_g722 and phone.tx_g722 > 100,
+              "codec switches %s, packets passed through %s of %d G.722 sent; also from %s"
+              % (switches, passed, phone.tx_g722, xc.get(b"also from")))
+    finally:
+        page.call("close", timeout=5)
+        phone.sock.close()
+        ng.command("delete", call_id=call_id)
+
+
 async def flow_plain_offers_av(ng, page):
     """The SIP side offers audio + video: the browser gets them on one transport (a=group:BUNDLE,
     which max-bundle browsers require); Chromium answers bundled, audio flows both ways."""
@@ -981,9 +1134,9 @@ def main():
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGALRM, on_signal)
     signal.alarm(max(1, int(remaining()) + 2))      # backstop, see DEADLINE
-    unknown = [f for f in FLOWS if f not in ("1", "2", "3", "4", "5", "6")]
+    unknown = [f for f in FLOWS if f not in ("1", "2", "3", "4", "5", "6", "7")]
     if unknown or not FLOWS:
-        check("RG_FLOWS names flows 1-6", False, "RG_FLOWS=%r" % os.environ.get("RG_FLOWS"))
+        check("RG_FLOWS names flows 1-7", False, "RG_FLOWS=%r" % os.environ.get("RG_FLOWS"))
         return 1
     chromium = find_chromium()
     if not chromium:
@@ -1032,7 +1185,8 @@ def main():
                  "3": lambda: flow_browser_offers_av(ng, page, iface),
                  "4": lambda: flow_browser_opus_transcoded(ng, page, iface),
                  "5": lambda: flow_plain_offers_av(ng, page),
-                 "6": lambda: flow_dtx_cn(ng, page, ng_port)}
+                 "6": lambda: flow_dtx_cn(ng, page, ng_port),
+                 "7": lambda: flow_switch_passthrough(ng, page)}
         for f in FLOWS:
             asyncio.run(asyncio.wait_for(flows[f](), min(35, remaining())))
         check("daemon still running", daemon.poll() is None)
