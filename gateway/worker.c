@@ -49,14 +49,18 @@ static char timer_tag;
 /* The worker's timers (transcoders, DTLS, players, libnice) wake it through one timerfd, and
  * epoll_wait itself never gets a timeout: a timeout arms and cancels a kernel timer at every
  * sleep, i.e. at nearly every packet under light load, while the timerfd is set again only when
- * the next deadline moves by more than a millisecond (transcoders' timers are 10 ms apart).
+ * it has fired or a deadline more than 1 ms earlier than it comes up (transcoders' timers are
+ * 2-10 ms apart; a worker with no timers wakes once a second).
  * Returns the epoll_wait timeout: 0 when something is due now, else -1. */
 static int arm_timer(rg_worker *w, int timeout_ms)
 {
-	if (timeout_ms <= 0)
+	if (timeout_ms == 0)
 		return 0;
-	int64_t need = rg_mono_us() + (int64_t)timeout_ms * 1000;
-	if (w->timer_at && w->timer_at >= need - 1000 && w->timer_at <= need + 1000)
+	if (timeout_ms < 0)
+		timeout_ms = 1000;   /* no deadline: look around once a second all the same */
+	int64_t now = rg_mono_us(), need = now + (int64_t)timeout_ms * 1000;
+	/* still pending and not late: kept (if it comes early, that wake-up sets it again) */
+	if (w->timer_at > now && w->timer_at <= need + 1000)
 		return -1;
 	struct itimerspec its = { .it_value = { .tv_sec = need / 1000000, .tv_nsec = need % 1000000 * 1000 } };
 	if (timerfd_settime(w->tfd, TFD_TIMER_ABSTIME, &its, NULL) < 0) {
