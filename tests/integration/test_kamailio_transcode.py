@@ -80,6 +80,7 @@ sys.path.insert(0, HERE)
 
 import test_kamailio_webrtc as kw  # noqa: E402
 from test_kamailio_webrtc import IP, check, info  # noqa: E402
+from rgaudiotool import audio_tool, audio_tool_path  # noqa: E402
 
 MEDIA_SECONDS = float(os.environ.get("RG_MEDIA_SECONDS", "5"))
 TONE_BROWSER = kw.TONE_WEBRTC   # 440 Hz, kw.WebRTCMedia's track
@@ -364,30 +365,6 @@ def amrwb_layout(payload, octet_align):
     if (total + 7) // 8 != len(p):
         return fts, "%d octets, the ToC says %d bits" % (len(p), total)
     return fts, None
-
-
-def audio_tool_path():
-    p = os.environ.get("RG_AUDIO_TOOL")
-    if p:
-        return p
-    rg_bin = os.environ.get("RG_BIN") or os.path.join(kw.REPO, "build", "gateway", "rtpgate")
-    return os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(rg_bin))), "tests", "tools",
-                        "rg_audio_tool")
-
-
-def audio_tool(mode, rtpmap, fmtp, records):
-    """Run rg_audio_tool over length-prefixed records -> (output records, stderr text, exit code)."""
-    cmd = [audio_tool_path(), mode, rtpmap]
-    if fmtp:
-        cmd += ["--fmtp", fmtp]
-    data = b"".join(struct.pack("!I", len(r)) + r for r in records)
-    r = subprocess.run(cmd, input=data, capture_output=True, timeout=30)
-    out, i = [], 0
-    while i + 4 <= len(r.stdout):
-        n = struct.unpack("!I", r.stdout[i:i + 4])[0]
-        out.append(r.stdout[i + 4:i + 4 + n])
-        i += 4 + n
-    return out, r.stderr.decode("utf-8", "replace").strip(), r.returncode
 
 
 # ---------------------------------------------------------------------------

@@ -84,6 +84,7 @@ sys.path.insert(0, HERE)
 from ngclient import NGClient  # noqa: E402
 import test_webrtc_aiortc as aio  # noqa: E402
 from test_webrtc_aiortc import PlainEndpoint, dominant_freq, check  # noqa: E402
+from rgaudiotool import audio_tool, audio_tool_path  # noqa: E402
 
 PAGE_DIR = os.path.join(HERE, "webrtc")
 # the page's RTCPeerConnection bundlePolicy: the browser default, or RG_BUNDLE_POLICY=max-bundle
@@ -879,36 +880,19 @@ async def flow_dtx_cn(ng, page, ng_port):
         ng.command("delete", call_id=call_id)
 
 
-def audio_tool_path():
-    """tests/tools/rg_audio_tool (the codecs/ library's encoders): RG_AUDIO_TOOL, else next to RG_BIN's
-    build directory."""
-    p = os.environ.get("RG_AUDIO_TOOL")
-    if p:
-        return p
-    rg_bin = os.path.abspath(os.environ.get("RG_BIN") or os.path.join(HERE, "..", "..", "build", "gateway",
-                                                                       "rtpgate"))
-    return os.path.join(os.path.dirname(os.path.dirname(rg_bin)), "tests", "tools", "rg_audio_tool")
-
-
 def g722_tone(freq, frames):
     """`frames` G.722 payloads (20 ms, 16 kHz PCM) of a sine at freq, -12 dBFS, by rg_audio_tool;
     (payloads, None) or (None, why)."""
     t = np.arange(frames * 320) / 16000.0
     pcm = (8000 * np.sin(2 * np.pi * freq * t)).astype(np.int16).tobytes()
-    data = b"".join(struct.pack("!I", 640) + pcm[i:i + 640] for i in range(0, len(pcm), 640))
+    recs = [pcm[i:i + 640] for i in range(0, len(pcm), 640)]
     try:
-        r = subprocess.run([audio_tool_path(), "encode", "G722/8000"], input=data, capture_output=True,
-                           timeout=30)
+        out, err, rc = audio_tool("encode", "G722/8000", None, recs)
     except OSError as e:
         return None, "%s: %s" % (audio_tool_path(), e)
-    out, i = [], 0
-    while i + 4 <= len(r.stdout):
-        n = struct.unpack("!I", r.stdout[i:i + 4])[0]
-        out.append(r.stdout[i + 4:i + 4 + n])
-        i += 4 + n
-    if r.returncode != 0 or len(out) != frames or not all(out):
+    if rc != 0 or len(out) != frames or not all(out):
         return None, "rg_audio_tool encode G722/8000: exit %d, %d of %d payloads: %s" % (
-            r.returncode, len(out), frames, r.stderr.decode("utf-8", "replace").strip())
+            rc, len(out), frames, err)
     return out, None
 
 
