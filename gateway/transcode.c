@@ -1028,12 +1028,11 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 	xc->in_ssrc_set = true;
 	/* a codec both sides have goes through as it is (not while in-band DTMF is converted: that
 	   needs the audio decoded); CN meanwhile is the receiver's business, not ours to fill */
-	bool pass = !cn && xc->in[xc->cur].pass_pt >= 0 && !xc->tone_gen && !xc->det;
-	if (pass || (cn && xc->passing)) {
-		if (!pass) {
-			xc->dropped++;
-			return;
-		}
+	if (cn && xc->passing) {
+		xc->dropped++;
+		return;
+	}
+	if (!cn && xc->in[xc->cur].pass_pt >= 0 && !xc->tone_gen && !xc->det) {
 		xc->packets_in++;
 		rx_account(xc, ri, now);
 		pass_through(w, m, xc, pkt, ri);
