@@ -672,6 +672,13 @@ static void jb_skip_gap(rg_transcoder *xc)
 	jb_flush_ready(xc);
 }
 
+/* All that waits goes into the pipeline now, each gap before it given up. */
+static void jb_flush(rg_transcoder *xc)
+{
+	while (xc->jb_held)
+		jb_skip_gap(xc);
+}
+
 static int64_t jb_target_us(const rg_transcoder *xc)
 {
 	/* 3 x the interarrival jitter (RFC 3550 A.8, input clock units), at most JB_MAX_MS */
@@ -861,8 +868,7 @@ static int timer(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now)
 			return XC_TICK_MS;
 		}
 		if (xc->jb_held) {
-			while (xc->jb_held)
-				jb_skip_gap(xc);   /* what waits goes out first */
+			jb_flush(xc);   /* what waits goes out first */
 			drain(w, m, xc);
 			return XC_TICK_MS;
 		}
@@ -899,8 +905,7 @@ static int timer(rg_worker *w, rg_media *m, rg_transcoder *xc, int64_t now)
  * its own, the output stream goes on), and what counts in the input clock follows the new clock. */
 static void switch_input(rg_transcoder *xc, unsigned idx)
 {
-	while (xc->jb_held)
-		jb_skip_gap(xc);
+	jb_flush(xc);
 	unsigned old_clock = xc->in_clock;
 	rg_pipeline_use_input(xc->pipe, idx);
 	xc->cur = idx;
@@ -927,8 +932,7 @@ static void pass_through(rg_worker *w, rg_media *m, rg_transcoder *xc, const uin
 		return;
 	}
 	if (xc->jb_held) {
-		while (xc->jb_held)
-			jb_skip_gap(xc);
+		jb_flush(xc);
 		drain(w, m, xc);
 	}
 	jb_skip_seq(xc, ri->seq);
@@ -1016,8 +1020,7 @@ void rg_transcode_rtp(rg_worker *w, rg_media *m, const uint8_t *pkt, const rtp_i
 	if (xc->in_ssrc_set && ri->ssrc != xc->in_ssrc) {
 		/* a new source (RFC 3550 8.2; a transfer, a re-INVITE to another phone): its sequence
 		   numbers and timestamps start afresh; what still waits of the old one goes first */
-		while (xc->jb_held)
-			jb_skip_gap(xc);
+		jb_flush(xc);
 		xc->jb_started = false;
 		xc->ref_set = false;
 		rg_pipeline_new_source(xc->pipe);
