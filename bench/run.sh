@@ -29,7 +29,10 @@
 #   CODEC_BENCH_S=20               --transcode: seconds of audio per direction in the micro-benchmark
 #   CODEC_PACED_S=5                --transcode: seconds of the paced micro-benchmark after each load
 #   DURATION=20 WARMUP=1 PPS=50 SETUP_RATE=200
-#   RX_COALESCE_US=0               see rg-loadgen --rx-coalesce-us
+#   RX_COALESCE_US=1000            see rg-loadgen --rx-coalesce-us: the generator's receiver
+#                                  drains its sockets every ~1 ms instead of sleeping on them,
+#                                  so a daemon's send does not also pay for waking it (a peer
+#                                  across the network would not); 0 = wake on every packet
 #   LOADGEN_ARGS="..."             extra rg-loadgen options (word-split), e.g. --max-lag-ms 0
 #   NG_PORT=22299 PORT_MIN=30000 PORT_MAX=50000 THREADS=2
 #   OUT_DIR=dir                    where logs and raw results go (default: mktemp)
@@ -55,12 +58,20 @@ function num(x, fmt) { return (x == "" || x + 0 < 0) ? "-" : sprintf(fmt, x) }
 function ratio(a, b) { return (a + 0 > 0 && b + 0 > 0) ? sprintf("%.2f", a / b) : "-" }
 function abs_(x) { return x == "" ? "-" : sprintf("(%.0f)", x) }
 function add_(x, b) { return (x == "" || b == "") ? "-" : sprintf("%+.0f", x - b) }
+# added latency p50/p99 of row k over baseline b: from the kernel receive timestamps when both
+# have one for every packet (not blurred by receive coalescing), else from the receiver clock
+function addlat(k, b) {
+	if (kmiss[k] == "0" && kmiss[b] == "0" && k50[k] != "" && k50[b] != "")
+		return sprintf("%s/%s", add_(k50[k], k50[b]), add_(k99[k], k99[b]))
+	return sprintf("%s/%s", add_(p50[k], p50[b]), add_(p99[k], p99[b]))
+}
 /^RESULT / {
 	k = ++nrow; d = get("label"); c = get("calls")
 	lab[k] = d; cl[k] = c; pps[k] = get("offered_pps"); fwd[k] = get("fwd_pps")
 	cpu[k] = get("cpu_us_per_pkt"); loss[k] = get("loss_pct")
 	p50[k] = get("lat_p50_us"); p99[k] = get("lat_p99_us")
 	k50[k] = get("klat_p50_us"); k99[k] = get("klat_p99_us"); own[k] = get("pid_owns_ng")
+	kmiss[k] = get("klat_missing")
 	kib[k] = get("kib_per_call"); gwc[k] = get("gw_cpu_pct"); gen[k] = get("gen_cpu_pct")
 	ok[k] = get("calls_ok"); cons[k] = get("consistent")
 	oth[k] = get("other_cpu_pct"); late[k] = get("gen_tx_late_pct")
@@ -124,13 +135,14 @@ END {
 		}
 		print "paced: the same codec work one packet at a time, at the packet rate one worker sees at that load"
 		print "wake: CPU of the sleep and wake-up between two packets in the paced loop (not in paced)"
+		print "p50/p99 +us: added latency over the baseline, from kernel receive timestamps where every packet has one"
 		printf "%6s %13s %9s %7s %7s %6s %8s %16s %13s %9s %7s %8s %16s %12s\n", "calls", "rtpgate us", "/bare", "paced", "/paced", "wake", "loss %", "p50/p99 +us", \
 			"rtpengine us", "/bare", "/paced", "loss %", "p50/p99 +us", "gate/engine"
 		for (i = 1; i <= nl; i++) {
 			c = loads[i]; g = last["rtpgate-tc", c]; e = last["rtpengine-tc", c]; b = base[2, c]
 			if (!g && !e) continue
-			gl = g && b ? sprintf("%s/%s", add_(p50[g], p50[b]), add_(p99[g], p99[b])) : "-"
-			el = e && b ? sprintf("%s/%s", add_(p50[e], p50[b]), add_(p99[e], p99[b])) : "-"
+			gl = g && b ? addlat(g, b) : "-"
+			el = e && b ? addlat(e, b) : "-"
 			pc = (c in paced) ? paced[c] + 0 : 0
 			printf "%6s %13s %9s %7s %7s %6s %8s %16s %13s %9s %7s %8s %16s %12s\n", c, num(g ? cpu[g] : "", "%.1f"), \
 				(g && cb_mean > 0) ? sprintf("%.2f", cpu[g] / cb_mean) : "-", pc ? sprintf("%.1f", pc) : "-", \
@@ -216,7 +228,7 @@ THREADS=${THREADS:-2}
 QUIET_PCT=${QUIET_PCT:-10}
 QUIET_WAIT=${QUIET_WAIT:-300}
 BUSY_PCT=${BUSY_PCT:-20}
-RX_COALESCE_US=${RX_COALESCE_US:-0}
+RX_COALESCE_US=${RX_COALESCE_US:-1000}
 LOADGEN_ARGS=${LOADGEN_ARGS:-}
 RETRY_BUSY=${RETRY_BUSY:-2}
 RTPENGINE_BIN=${RTPENGINE_BIN:-/usr/bin/rtpengine}
