@@ -38,7 +38,7 @@ struct rg_decoder {
 };
 
 /* Built-in types, defined in codec_*.c (registry.c registers them). */
-extern const rg_codec_type rg_codec_pcmu, rg_codec_pcma, rg_codec_g722;
+extern const rg_codec_type rg_codec_pcmu, rg_codec_pcma, rg_codec_g722, rg_codec_g729;
 extern const rg_codec_type rg_codec_opus;
 extern const rg_codec_type rg_codec_amr_be, rg_codec_amr_oa, rg_codec_amrwb_be, rg_codec_amrwb_oa;
 extern const rg_codec_type rg_codec_tev8, rg_codec_tev16, rg_codec_tev48;

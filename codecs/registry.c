@@ -42,7 +42,7 @@ int rg_codec_init(void)
 		static const rg_codec_type *const builtin[] = {
 			&rg_codec_pcmu,  &rg_codec_pcma,     &rg_codec_g722,     &rg_codec_opus,
 			&rg_codec_amr_oa, &rg_codec_amr_be,  &rg_codec_amrwb_oa, &rg_codec_amrwb_be,
-			&rg_codec_tev8,  &rg_codec_tev16,    &rg_codec_tev48,
+			&rg_codec_g729,  &rg_codec_tev8,     &rg_codec_tev16,    &rg_codec_tev48,
 		};
 		for (size_t i = 0; i < G_N_ELEMENTS(builtin); i++)
 			rg_codec_register(builtin[i]);

@@ -24,6 +24,10 @@
  *  - G722 (RFC 3551 §4.5.2): one octet per two samples at 16 kHz (64 kbit/s, mode 1), any even
  *    number of samples. The RTP clock is 8000 (the RFC 1890 error kept for compatibility), so the
  *    RTP timestamp advances by samples / 2.
+ *  - G729 (RFC 3551 §4.5.6): 10 octets per 10 ms (80 samples, 8 kHz); the encoder takes any
+ *    multiple of 80 samples and writes their frames one after the other; the decoder takes
+ *    10 x k octets, optionally followed by one 2-octet Annex B SID frame (10 ms of comfort
+ *    noise), i.e. a whole RTP payload.
  *  - opus (RFC 7587): one complete Opus packet (RFC 6716 §3, TOC byte first) = one RTP payload.
  *    The encoder takes 2.5, 5, 10, 20, 40 or 60 ms of PCM per call; the decoder returns whatever
  *    duration the packet holds (up to 120 ms).
@@ -212,7 +216,7 @@ struct rg_codec_type {
 /* PCM rates the pipeline and resampler work with. */
 #define RG_PCM_RATES {8000u, 16000u, 48000u}
 
-/* Register the built-in types: PCMU, PCMA, G722, opus, AMR and AMR-WB (octet-aligned and
+/* Register the built-in types: PCMU, PCMA, G722, G729, opus, AMR and AMR-WB (octet-aligned and
  * bandwidth-efficient entries when the payload hooks of codecs/payload_amr.c are built in),
  * telephone-event/8000 and /16000 and /48000. Idempotent and thread-safe. Returns 0. */
 int rg_codec_init(void);
@@ -283,7 +287,8 @@ void rg_dec_free(rg_decoder *d);
  * samples written per channel. -EINVAL malformed frame, -ENOBUFS cap too small. */
 int rg_dec_decode(rg_decoder *d, const uint8_t *payload, size_t len, int16_t *pcm, unsigned cap,
 		  unsigned *samples);
-/* Packet loss concealment for `lost` samples that never arrived: G.711/G.722 spandsp PLC, AMR
+/* Packet loss concealment for `lost` samples that never arrived: G.711/G.722 spandsp PLC, G.729
+ * bcg729's frame erasure (whole 10 ms frames; comfort noise after a SID), AMR
  * the codec's bad-frame handling (whole 20 ms frames: lost is rounded down), Opus its PLC
  * (lost rounded down to 2.5 ms). *samples = samples written (<= lost). */
 int rg_dec_conceal(rg_decoder *d, unsigned lost, int16_t *pcm, unsigned cap, unsigned *samples);

@@ -21,7 +21,7 @@ BUILD_DEPS=(
 )
 
 # Libraries: ICE (libnice), DTLS-SRTP (OpenSSL 3, libsrtp2), codecs/ (Opus, spandsp for G.711/G.722/
-# PLC/DTMF, opencore AMR-NB/AMR-WB decoding, vo-amrwbenc AMR-WB encoding).
+# PLC/DTMF, opencore AMR-NB/AMR-WB decoding, vo-amrwbenc AMR-WB encoding, bcg729 G.729).
 LIB_DEPS=(
 	libnice-dev
 	libsrtp2-dev
@@ -31,6 +31,7 @@ LIB_DEPS=(
 	libopencore-amrnb-dev
 	libopencore-amrwb-dev
 	libvo-amrwbenc-dev
+	libbcg729-dev
 )
 
 # Integration tests: a real Kamailio and SIPp against the daemon, packet capture and crafting,

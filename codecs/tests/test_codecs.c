@@ -4,6 +4,7 @@
 #include "rg_codec.h"
 #include "signal.h"
 
+#include <bcg729/encoder.h>
 #include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -104,7 +105,7 @@ static void test_registry(void)
 	rg_encoder *e;
 	g_assert_cmpint(rg_enc_new(&e, t, NULL, 0, 0), ==, -ENOTSUP);
 
-	g_assert_cmpint(rg_codec_find_rtpmap(&t, "G729/8000", NULL), ==, -ENOENT);
+	g_assert_cmpint(rg_codec_find_rtpmap(&t, "GSM/8000", NULL), ==, -ENOENT);
 	g_assert_cmpint(rg_codec_find_rtpmap(&t, "PCMU", NULL), ==, -EINVAL);
 	g_assert_cmpint(rg_codec_find_rtpmap(&t, "PCMU/", NULL), ==, -EINVAL);
 	g_assert_cmpint(rg_codec_find_rtpmap(&t, "PCMU/8000/", NULL), ==, -EINVAL);
@@ -115,7 +116,7 @@ static void test_registry(void)
 	unsigned n = 0;
 	while (rg_codec_nth(&t, n) == 0)
 		n++;
-	g_assert_cmpuint(n, >=, 11);
+	g_assert_cmpuint(n, >=, 12);
 	g_assert_cmpint(rg_codec_nth(&t, 0), ==, 0);
 	g_assert_cmpint(rg_codec_register(t), ==, -EEXIST);
 
@@ -303,6 +304,7 @@ static const chirp_case chirps[] = {
 	{"opus/48000/2", 48000, 20, 7000, 5, false, 48000, -1},
 	{"AMR/8000", 8000, 20, 3400, 12, true, 0, -1},
 	{"AMR-WB/16000", 16000, 20, 7000, 8, true, 0, -1},
+	{"G729/8000", 8000, 20, 3400, 9, true, 0, -1},
 };
 
 static void test_chirp(gconstpointer data)
@@ -336,7 +338,7 @@ static void test_conceal(void)
 		const char *rtpmap;
 		unsigned rate;
 	} cases[] = {{"PCMU/8000", 8000}, {"PCMA/8000", 8000}, {"G722/8000", 16000}, {"opus/48000/2", 8000},
-		     {"opus/48000/2", 48000}, {"AMR/8000", 8000}, {"AMR-WB/16000", 16000}};
+		     {"opus/48000/2", 48000}, {"AMR/8000", 8000}, {"AMR-WB/16000", 16000}, {"G729/8000", 8000}};
 	for (size_t c = 0; c < G_N_ELEMENTS(cases); c++) {
 		const rg_codec_type *t;
 		g_assert_cmpint(rg_codec_find_rtpmap(&t, cases[c].rtpmap, NULL), ==, 0);
@@ -636,6 +638,83 @@ out:
 	g_free(espeak);
 }
 
+/* G.729 payloads as an Annex B (VAD/DTX) sender makes them: speech frames, then a 2-octet SID
+ * after them, then nothing until the noise changes or speech resumes. Decoded: the tone during
+ * speech, comfort noise (quiet, not silent) during the silence, both from the SID and from
+ * concealment of the frames never sent; wrong lengths refused. */
+static void test_g729_annexb(void)
+{
+	const rg_codec_type *t;
+	g_assert_cmpint(rg_codec_find_rtpmap(&t, "G729/8000", NULL), ==, 0);
+	rg_decoder *d;
+	g_assert_cmpint(rg_dec_new(&d, t, NULL, 0, 0), ==, 0);
+	bcg729EncoderChannelContextStruct *vad = initBcg729EncoderChannel(1);
+	g_assert_nonnull(vad);
+	/* 1 s of 1 kHz at -10 dBFS, then 2 s of faint noise (-60 dBFS) */
+	enum { N = 24000 };
+	static int16_t in[N], out[N];
+	sig_tone(in, 8000, 8000, 1000, -10);
+	uint32_t seed = 1;
+	for (size_t i = 8000; i < N; i++) {
+		seed = seed * 1103515245u + 12345u;
+		in[i] = (int16_t)((int)(seed >> 16 & 0xff) - 128) / 8;
+	}
+	unsigned speech = 0, sid = 0, unsent = 0;
+	size_t pos = 0;
+	for (size_t f = 0; f < N / 80; f++) {
+		uint8_t frame[10];
+		uint8_t len = 0;
+		bcg729Encoder(vad, in + f * 80, frame, &len);
+		unsigned got = 0;
+		if (len == 10 || len == 2) {
+			len == 10 ? speech++ : sid++;
+			g_assert_cmpint(rg_dec_decode(d, frame, len, out + pos, N - pos, &got), ==, 0);
+		} else {
+			g_assert_cmpuint(len, ==, 0);
+			unsent++;
+			g_assert_cmpint(rg_dec_conceal(d, 80, out + pos, N - pos, &got), ==, 0);
+		}
+		g_assert_cmpuint(got, ==, 80);
+		pos += got;
+	}
+	closeBcg729EncoderChannel(vad);
+	double tone = sig_level_db(out + 2000, 4000, 1), noise = sig_level_db(out + 16000, 8000, 1);
+	g_test_message("MEASURE g729 annexb: %u speech, %u SID, %u unsent frames; tone %.1f Hz %.1f dB, "
+		       "comfort noise %.1f dB",
+		       speech, sid, unsent, sig_zc_freq(out + 2000, 4000, 1, 8000), tone, noise);
+	g_assert_cmpuint(sid, >, 0);
+	g_assert_cmpuint(unsent, >, sid);
+	g_assert_cmpfloat(fabs(sig_zc_freq(out + 2000, 4000, 1, 8000) - 1000), <, 20);
+	g_assert_cmpfloat(fabs(tone + 10), <, 3);
+	g_assert_cmpfloat(noise, <, -45);
+	g_assert_cmpfloat(noise, >, -90);
+
+	/* one RTP payload: two speech frames and a SID = 30 ms; the lengths RFC 3551 4.5.6 allows */
+	uint8_t pl[22] = {0};
+	unsigned got;
+	g_assert_cmpint(rg_dec_decode(d, pl, 22, out, N, &got), ==, 0);
+	g_assert_cmpuint(got, ==, 240);
+	g_assert_cmpint(rg_dec_decode(d, pl, 2, out, N, &got), ==, 0);
+	g_assert_cmpuint(got, ==, 80);
+	g_assert_cmpint(rg_dec_decode(d, pl, 7, out, N, &got), ==, -EINVAL);
+	g_assert_cmpint(rg_dec_decode(d, pl, 21, out, N, &got), ==, -EINVAL);
+	g_assert_cmpint(rg_dec_decode(d, pl, 20, out, 159, &got), ==, -ENOBUFS);
+	/* concealment works in whole frames */
+	g_assert_cmpint(rg_dec_conceal(d, 170, out, N, &got), ==, 0);
+	g_assert_cmpuint(got, ==, 160);
+	rg_dec_free(d);
+
+	/* the encoder takes whole 10 ms frames only */
+	rg_encoder *e;
+	g_assert_cmpint(rg_enc_new(&e, t, NULL, 0, 0), ==, 0);
+	size_t elen;
+	g_assert_cmpint(rg_enc_encode(e, in, 100, pl, sizeof(pl), &elen), ==, -EINVAL);
+	g_assert_cmpint(rg_enc_encode(e, in, 160, pl, 19, &elen), ==, -ENOBUFS);
+	g_assert_cmpint(rg_enc_encode(e, in, 160, pl, sizeof(pl), &elen), ==, 0);
+	g_assert_cmpuint(elen, ==, 20);
+	rg_enc_free(e);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -666,5 +745,6 @@ int main(int argc, char **argv)
 	g_test_add_func("/codecs/errors", test_errors);
 	g_test_add_func("/codecs/opus-stereo", test_opus_stereo);
 	g_test_add_func("/codecs/speech", test_speech);
+	g_test_add_func("/codecs/g729-annexb", test_g729_annexb);
 	return g_test_run();
 }

@@ -203,7 +203,7 @@ static const struct {
 } types[] = {
 	{"PCMU/8000", NULL},   {"PCMA/8000", NULL},      {"G722/8000", NULL},
 	{"opus/48000/2", NULL}, {"AMR/8000", NULL},      {"AMR/8000", "octet-align=1"},
-	{"AMR-WB/16000", NULL}, {"AMR-WB/16000", "octet-align=1"},
+	{"AMR-WB/16000", NULL}, {"AMR-WB/16000", "octet-align=1"}, {"G729/8000", NULL},
 };
 
 static bool have_hooks(const char *rtpmap, const char *fmtp)
@@ -294,6 +294,8 @@ static void test_ptime(void)
 		{"PCMU/8000", NULL, "AMR/8000", NULL, 20, 60, 1.2, 0, 1000},
 		{"AMR-WB/16000", "octet-align=1", "opus/48000/2", NULL, 40, 20, 1.2, 0, 1000},
 		{"opus/48000/2", NULL, "AMR-WB/16000", NULL, 20, 40, 1.2, 0, 1000},
+		{"opus/48000/2", NULL, "G729/8000", NULL, 20, 30, 1.2, 0, 1000},
+		{"G729/8000", NULL, "PCMU/8000", NULL, 40, 20, 1.2, 0, 1000},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		const run_cfg *c = &cases[i];

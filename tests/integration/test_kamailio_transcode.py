@@ -4,7 +4,7 @@ conf/kamailio-webrtc.cfg), media transcoded by rtpgate; tones and DTMF checked b
 
     browser (aiortc UAC, Opus + telephone-event)  --SIP-->  kamailio  --SIP-->  SIP phone (UAS)
         |                                                     | NG                   |
-        +--ICE/DTLS-SRTP, Opus--> rtpgate (transcodes) <------+--RTP, PCMU/PCMA/G722/AMR-WB
+        +--ICE/DTLS-SRTP, Opus--> rtpgate (transcodes) <------+--RTP, PCMU/PCMA/G722/AMR-WB/G729
 
 The SIP user agents, the DTLS/ICE harness and the daemon/Kamailio start-up are those of
 test_kamailio_webrtc.py (imported). Kamailio picks the codec flags of the offer toward the phone
@@ -21,6 +21,7 @@ by the dialled user (see the header of conf/kamailio-webrtc.cfg):
   switch    switch-1007    codec-mask-all codec-transcode-PCMU codec-transcode-G722
                                                                           PCMU + G722 + t-e/8000, sends
                                                                           PCMU, then G.722 from 2 s on
+  g729      g729-1008      codec-mask-all codec-transcode-G729            G729 annexb=no + t-e/8000
 
 The browser is aiortc 1.4 made to look like Chrome's audio: it offers opus/48000/2 (PT 111),
 telephone-event/48000 (110) and telephone-event/8000 (126) only, sends a 440 Hz tone, and its
@@ -34,7 +35,7 @@ The phone answers with its own payload type 101 for telephone-event (not the off
 mapping is tested), sends a 1000 Hz tone and the digits "4*07" (RFC 4733, or in-band tones for
 the phone without telephone-event). The AMR-WB phones answer with their own fmtp whatever the
 offer said (so media is tested even when the offer's fmtp is wrong; the offer is a check of its
-own). PCMU goes through Python's audioop; PCMA, G.722 and AMR-WB are encoded/decoded by
+own). PCMU goes through Python's audioop; PCMA, G.722, G.729 and AMR-WB are encoded/decoded by
 tests/tools/rg_audio_tool (codecs/ library); the AMR-WB payload format the phone receives is also
 checked independently here (RFC 4867 section 4.3/4.4 layout). G.722's RTP clock is 8000 (RFC 3551,
 static PT 9) while its PCM is 16 kHz: 20 ms = 160 octets = 160 timestamp ticks = 320 samples, so
@@ -55,8 +56,8 @@ their FAIL line when rtpgate has no RFC 4733 <-> in-band DTMF conversion. What e
 written as WAV files to the work directory (kept when a check failed, or with RG_KEEP_TMP=1).
 
 Environment: RG_BIN (rtpgate), RG_AUDIO_TOOL (default: tests/tools/rg_audio_tool of RG_BIN's
-build directory), RG_CASES (comma list, default all seven: pcmu,amrwb-oa,amrwb-be,inband,pcma,g722,
-switch),
+build directory), RG_CASES (comma list, default all eight: pcmu,amrwb-oa,amrwb-be,inband,pcma,g722,
+switch,g729),
 RG_MEDIA_SECONDS (default 5), RG_KEEP_TMP, RG_ALLOW_SKIP, RG_KAMAILIO, RG_AIORTC_DEBUG as in
 test_kamailio_webrtc.py.
 
@@ -118,6 +119,8 @@ CASES = {
     # rtpgate must take both into the browser's Opus stream
     "switch": dict(user="switch-1007", codec="PCMU", rate=8000, fmtp=None, te=True, define="CODECS_SWITCH",
                    also="G722", also_pcm_rate=16000),
+    # G.729 (bcg729 in rtpgate and in rg_audio_tool): 20 ms = two 10-octet frames
+    "g729": dict(user="g729-1008", codec="G729", rate=8000, fmtp="annexb=no", te=True, define="CODECS_G729"),
 }
 SWITCH_AT = 2.0         # s after media start: the switch case's phone sends G.722 from here on
 
@@ -396,6 +399,8 @@ def sdp_codecs(sdp):
             out[pt] = ("PCMA", 8000, None)
         elif pt == 9:
             out[pt] = ("G722", 8000, None)     # RFC 3551: clock 8000, PCM 16 kHz
+        elif pt == 18:
+            out[pt] = ("G729", 8000, None)
         else:
             out[pt] = ("pt%d" % pt, 0, None)
     return out
@@ -406,7 +411,7 @@ def fmtp_octet_align(fmtp):
 
 
 class PhoneMedia(kw.PlainMedia):
-    """A SIP phone that speaks one codec (PCMU, PCMA, G.722 or AMR-WB), with or without
+    """A SIP phone that speaks one codec (PCMU, PCMA, G.722, G.729 or AMR-WB), with or without
     telephone-event: sends a 1000 Hz tone and its digits (RFC 4733 in place of audio packets, or
     in-band tones), records every RTP packet it receives. `rate` and `frame` are in RTP clock
     units (SDP, timestamps, telephone-event); `pcm_rate` and `pcm_frame` in PCM samples (they
@@ -934,11 +939,13 @@ async def run_case(case, env, state):
             check_amrwb_payloads(case, cfg, phone)
         else:
             sizes = sorted({len(r[7]) for r in apk})
-            # 20 ms of G.711 = 160 octets; of G.722 (64 kbit/s, 16 kHz PCM) = 160 octets too
-            check(case, "phone got 20 ms %s payloads" % cfg["codec"], sizes == [160], "payload sizes %s" % sizes)
+            # 20 ms of G.711 = 160 octets; of G.722 (64 kbit/s, 16 kHz PCM) = 160 octets too; of
+            # G.729 two 10-octet frames (rtpgate sends no Annex B SID)
+            want = 20 if cfg["codec"] == "G729" else 160
+            check(case, "phone got 20 ms %s payloads" % cfg["codec"], sizes == [want], "payload sizes %s" % sizes)
         check_timestamps(case, phone)
         pcm, note = phone.decode()
-        if cfg["codec"] in ("AMR-WB", "G722"):
+        if cfg["codec"] in ("AMR-WB", "G722", "G729"):
             m = re.search(r"(\d+) errors", note)
             check(case, "phone decoded every %s payload" % cfg["codec"],
                   m is not None and m.group(1) == "0" and len(pcm) > 0, note)

@@ -309,6 +309,45 @@ static void test_strip_all_transcode_pcmu(void)
 	close(fb);
 }
 
+/* Opus browser to a G.729-only phone (codec-strip-all codec-transcode-G729): the phone is
+ * offered G.729 (static PT 18) and telephone-event, the audio is transcoded both ways. */
+static void test_transcode_g729(void)
+{
+	unsigned pa, pb;
+	int fa = udp_bind(&pa), fb = udp_bind(&pb);
+	g_autofree char *sa = sdp_of(pa, "111 126", OPUS_ATTRS TE48_ATTRS);
+	g_autoptr(reply) o = ng("offer", "call-id", "tc-g729", "from-tag", "browser", "sdp", sa, "flags",
+				"[codec-strip-all codec-transcode-G729", NULL);
+	assert_ok(o);
+	g_autofree char *to_sip = rstr(o, "sdp");
+	g_test_message("offer to the phone:\n%s", to_sip);
+	assert_has(to_sip, " RTP/AVP 18 96\r\n", true);
+	assert_has(to_sip, "a=rtpmap:18 G729/8000\r\n", true);
+	assert_has(to_sip, "opus", false);
+	g_autofree char *warn = rstr(o, "warning");
+	g_assert_null(warn);
+	unsigned gb = sdp_port(to_sip, 0);
+
+	g_autofree char *sb = sdp_of(pb, "18", "a=rtpmap:18 G729/8000\r\na=fmtp:18 annexb=no\r\n");
+	g_autoptr(reply) a = ng("answer", "call-id", "tc-g729", "from-tag", "browser", "to-tag", "sip", "sdp", sb,
+				NULL);
+	assert_ok(a);
+	g_autofree char *to_browser = rstr(a, "sdp");
+	assert_has(to_browser, " RTP/AVP 111", true);
+	assert_has(to_browser, "G729", false);
+	unsigned ga = sdp_port(to_browser, 0);
+
+	/* browser -> phone: Opus 1 kHz in, G.729 out (two 10 ms frames a packet); phone -> browser:
+	   G.729 440 Hz in, Opus out */
+	media_run up = { .tx = "opus", .tx_rate = 48000, .tx_pt = 111, .hz = 1000, .rx = "G729", .rx_rate = 8000,
+			 .rx_pt = 18, .packets = 50, .rx_len = 20 };
+	run(fa, ga, fb, &up);
+	run_media(fb, gb, "G729", 8000, 18, 440, fa, "opus", 48000, 111, 50, 440);
+	g_autoptr(reply) d = ng("delete", "call-id", "tc-g729", NULL);
+	close(fa);
+	close(fb);
+}
+
 /* A codec both sides have: restored by transcode, relayed byte for byte. */
 static void test_common_codec_relayed(void)
 {
@@ -706,9 +745,9 @@ static void test_accept_consume(void)
 	g_autoptr(reply) d5 = ng("delete", "call-id", "tac5", NULL);
 	/* strip by name wins over accept; accept of a codec we cannot transcode is a warning */
 	g_autoptr(reply) o6 = ng("offer", "call-id", "tac6", "from-tag", "A", "sdp", sa, "flags",
-				 "[codec-strip-opus codec-accept-opus codec-accept-G729 codec-consume-nonesuch", NULL);
+				 "[codec-strip-opus codec-accept-opus codec-accept-GSM codec-consume-nonesuch", NULL);
 	assert_ok(o6);
-	assert_warning(o6, "codec 'accept' G729 cannot be transcoded");
+	assert_warning(o6, "codec 'accept' GSM cannot be transcoded");
 	assert_warning(o6, "codec 'consume' nonesuch cannot be transcoded");
 	g_autofree char *to_b6 = rstr(o6, "sdp");
 	assert_has(to_b6, " RTP/AVP 0\r\n", true);
@@ -1006,6 +1045,7 @@ int main(int argc, char **argv)
 			  "--num-threads=2", "--delete-delay=0", "--dtx-delay=0", NULL);   /* sends faster than real time */
 	g_test_add_func("/transcode/strip-all-transcode-pcmu", test_strip_all_transcode_pcmu);
 	g_test_add_func("/transcode/common-codec-relayed", test_common_codec_relayed);
+	g_test_add_func("/transcode/g729", test_transcode_g729);
 	g_test_add_func("/transcode/transcode-opus-reverse", test_transcode_opus_reverse);
 	g_test_add_func("/transcode/codec-ops-sdp", test_codec_ops_sdp);
 	g_test_add_func("/transcode/ptime-forced", test_ptime_forced);
