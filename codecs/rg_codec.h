@@ -433,8 +433,8 @@ int rg_pipeline_push_pcm(rg_pipeline *p, const int16_t *pcm, unsigned n, uint32_
 int rg_pipeline_push_cn(rg_pipeline *p, const uint8_t *payload, size_t len, uint32_t rtp_ts);
 /* The input stopped (DTX, silence suppression, after CN, or loss the caller gave up waiting
  * for): continue it with `units` input clock units of made-up audio, as if a payload had come:
- * noise at the level of the last CN payload, else the decoder's concealment (Opus after DTX and
- * AMR after SID make comfort noise; G.711/G.722 PLC fades to silence). The caller drives it by
+ * noise at the level of the last CN payload, else the decoder's concealment (Opus after DTX, AMR
+ * after SID and G.729 after an Annex B SID make comfort noise; G.711/G.722 PLC fades to silence). The caller drives it by
  * the clock (say one output ptime at a time, then pull). The payload that ends the gap is taken
  * even if it is older than what was filled (a resync with no jump: the filled audio already
  * kept the output clock going). 0, -EAGAIN no payload yet, -ENOBUFS FIFO full, -EMSGSIZE more

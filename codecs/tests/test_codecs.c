@@ -687,7 +687,7 @@ static void test_g729_annexb(void)
 	g_assert_cmpfloat(fabs(sig_zc_freq(out + 2000, 4000, 1, 8000) - 1000), <, 20);
 	g_assert_cmpfloat(fabs(tone + 10), <, 3);
 	g_assert_cmpfloat(noise, <, -45);
-	g_assert_cmpfloat(noise, >, -90);
+	g_assert_cmpfloat(noise, >, -80);   /* silence in the unsent frames would be about -89 */
 
 	/* one RTP payload: two speech frames and a SID = 30 ms; the lengths RFC 3551 4.5.6 allows */
 	uint8_t pl[22] = {0};

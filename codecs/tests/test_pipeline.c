@@ -5,6 +5,7 @@
 #include "rg_payload.h"
 #include "signal.h"
 
+#include <bcg729/encoder.h>
 #include <errno.h>
 #include <glib.h>
 #include <math.h>
@@ -960,6 +961,94 @@ static void test_amr_dtx(void)
 	}
 }
 
+/* G.729 with Annex B from a phone (bcg729's encoder with VAD): speech frames, a SID when the
+ * background settles, then nothing. The payloads as such a phone packs 20 ms (speech frames, a
+ * SID only last), the slots with nothing sent filled by the clock: comfort noise near the
+ * background, not silence, the output at its pace, the tone back at the end. */
+static void test_g729_dtx(void)
+{
+	rg_pipeline *p;
+	const rg_codec_type *it, *ot;
+	g_assert_cmpint(rg_codec_find_rtpmap(&it, "G729/8000", NULL), ==, 0);
+	g_assert_cmpint(rg_codec_find_rtpmap(&ot, "PCMU/8000", NULL), ==, 0);
+	g_assert_cmpint(rg_pipeline_new(&p, it, NULL, ot, NULL, 20), ==, 0);
+	bcg729EncoderChannelContextStruct *vad = initBcg729EncoderChannel(1);
+	g_assert_nonnull(vad);
+	sink k;
+	sink_init(&k, "PCMU/8000", NULL, 8000 * 4, 1);
+	unsigned packets = 0, slots = 150, speech = 0, sid = 0, unsent = 0, filled = 0;
+	uint64_t ts_sum = 0;
+	uint32_t max_inc = 0, ts = 1000;
+	int16_t pcm[160];
+	GRand *rnd = g_rand_new_with_seed(7);
+	for (unsigned i = 0; i < slots; i++, ts += 160) {
+		/* background at about -55 dBFS, a 440 Hz tone over it at the start and the end */
+		for (unsigned j = 0; j < 160; j++) {
+			double v = g_rand_double_range(rnd, -100, 100);
+			if (i < 25 || i >= 125)
+				v += 8000 * sin(2 * M_PI * 440 * (double)(i * 160 + j) / 8000);
+			pcm[j] = (int16_t)v;
+		}
+		uint8_t pl[20];
+		size_t len = 0;
+		uint32_t pl_ts = ts;
+		for (unsigned f = 0; f < 2; f++) {
+			uint8_t fr[10], flen = 0;
+			bcg729Encoder(vad, pcm + 80 * f, fr, &flen);
+			if (flen == 0) {
+				unsent++;
+				if (len) {   /* what came before goes now; the next payload is later */
+					g_assert_cmpint(rg_pipeline_push(p, pl, len, pl_ts), ==, 0);
+					len = 0;
+				}
+				pl_ts = ts + 80 * (f + 1);
+				continue;
+			}
+			flen == 10 ? speech++ : sid++;
+			memcpy(pl + len, fr, flen);
+			len += flen;
+			if (flen == 2) {   /* a SID is the last frame of its payload */
+				g_assert_cmpint(rg_pipeline_push(p, pl, len, pl_ts), ==, 0);
+				len = 0;
+				pl_ts = ts + 80 * (f + 1);
+			}
+		}
+		if (len)
+			g_assert_cmpint(rg_pipeline_push(p, pl, len, pl_ts), ==, 0);
+		uint32_t next;
+		if (rg_pipeline_next_ts(p, &next) == 0 && (int32_t)(ts + 160 - next) > 0) {
+			g_assert_cmpint(rg_pipeline_fill(p, ts + 160 - next), ==, 0);   /* the clock fills */
+			filled++;
+		}
+		uint8_t out[400];
+		size_t olen;
+		uint32_t inc;
+		while (rg_pipeline_pull(p, out, sizeof(out), &olen, &inc) == 0) {
+			sink_payload(&k, out, olen);
+			packets++;
+			ts_sum += inc;
+			if (inc > max_inc)
+				max_inc = inc;
+		}
+	}
+	closeBcg729EncoderChannel(vad);
+	double noise = sig_level_db(k.pcm + 80 * 160, 40 * 160, 1);
+	double f = sig_zc_freq(k.pcm + 135 * 160, 15 * 160, 1, 8000);
+	g_test_message("MEASURE G729 annex B: %u speech, %u SID, %u unsent frames, %u slots filled; comfort noise "
+		       "at %.1f dBFS, tone after it %.1f Hz, %u packets out",
+		       speech, sid, unsent, filled, noise, f, packets);
+	g_assert_cmpuint(sid, >, 0);
+	g_assert_cmpuint(unsent, >, 100);        /* DTX did happen */
+	g_assert_cmpuint(packets, >=, slots - 1); /* no hole in the output */
+	g_assert_cmpuint(max_inc, ==, 160);
+	g_assert_cmpfloat(noise, >, -70);        /* comfort noise, not silence ... */
+	g_assert_cmpfloat(noise, <, -46);        /* ... near the background's -55 dBFS */
+	g_assert_cmpfloat(fabs(f - 440), <, 15);
+	g_rand_free(rnd);
+	rg_pipeline_free(p);
+	sink_free(&k);
+}
+
 int main(int argc, char **argv)
 {
 	g_test_init(&argc, &argv, NULL);
@@ -986,6 +1075,7 @@ int main(int argc, char **argv)
 	g_test_add_func("/pipeline/cn-fill", test_cn_fill);
 	g_test_add_func("/pipeline/opus-dtx", test_opus_dtx);
 	g_test_add_func("/pipeline/amr-dtx", test_amr_dtx);
+	g_test_add_func("/pipeline/g729-dtx", test_g729_dtx);
 	g_test_add_func("/pipeline/switch-input", test_switch_input);
 	return g_test_run();
 }
