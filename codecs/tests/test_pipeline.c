@@ -995,20 +995,14 @@ static void test_g729_dtx(void)
 		for (unsigned f = 0; f < 2; f++) {
 			uint8_t fr[10], flen = 0;
 			bcg729Encoder(vad, pcm + 80 * f, fr, &flen);
-			if (flen == 0) {
-				unsent++;
-				if (len) {   /* what came before goes now; the next payload is later */
-					g_assert_cmpint(rg_pipeline_push(p, pl, len, pl_ts), ==, 0);
-					len = 0;
-				}
-				pl_ts = ts + 80 * (f + 1);
-				continue;
-			}
-			flen == 10 ? speech++ : sid++;
+			flen == 10 ? speech++ : flen == 2 ? sid++ : unsent++;
 			memcpy(pl + len, fr, flen);
 			len += flen;
-			if (flen == 2) {   /* a SID is the last frame of its payload */
-				g_assert_cmpint(rg_pipeline_push(p, pl, len, pl_ts), ==, 0);
+			if (flen != 10) {
+				/* a SID is the last frame of its payload; a frame not sent ends what came
+				   before it: either way the next payload starts after this frame */
+				if (len)
+					g_assert_cmpint(rg_pipeline_push(p, pl, len, pl_ts), ==, 0);
 				len = 0;
 				pl_ts = ts + 80 * (f + 1);
 			}
@@ -1020,16 +1014,7 @@ static void test_g729_dtx(void)
 			g_assert_cmpint(rg_pipeline_fill(p, ts + 160 - next), ==, 0);   /* the clock fills */
 			filled++;
 		}
-		uint8_t out[400];
-		size_t olen;
-		uint32_t inc;
-		while (rg_pipeline_pull(p, out, sizeof(out), &olen, &inc) == 0) {
-			sink_payload(&k, out, olen);
-			packets++;
-			ts_sum += inc;
-			if (inc > max_inc)
-				max_inc = inc;
-		}
+		pull_all(p, &k, &packets, &ts_sum, &max_inc);
 	}
 	closeBcg729EncoderChannel(vad);
 	double noise = sig_level_db(k.pcm + 80 * 160, 40 * 160, 1);
